@@ -1,0 +1,104 @@
+"""The Flask application: one factory assembles it."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import swagger_ui_bundle
+from flask import Flask, send_from_directory
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from server.config import load_config
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the app; ``config`` overrides settings from the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(app.instance_path))
+    _openapi_settings(app)
+    if config:
+        if "DATABASE_URL" in config:
+            from server.config import normalise_database_url
+            config = {**config,
+                      "SQLALCHEMY_DATABASE_URI": normalise_database_url(config["DATABASE_URL"])}
+        app.config.update(config)
+
+    from server import models  # noqa: F401  (registers every table)
+    from server.extensions import api, csrf, db, limiter, migrate
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    limiter.init_app(app)
+    csrf.init_app(app)
+    api.init_app(app)
+
+    _register_blueprints(app, api)
+    _serve_api_docs_assets(app)
+
+    from server.auth.boundary import install_request_boundary
+    install_request_boundary(app)
+    from server.cli import register_cli
+    register_cli(app)
+    logging.getLogger("server").setLevel(app.config.get("LOG_LEVEL", "INFO"))
+    return app
+
+
+def _openapi_settings(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="Station check-in and sync API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        # Served by this server so the docs work on a closed network.
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Offline-first sync and administration API "
+                                    "for community service stations. See docs/sync-protocol.md."},
+            "components": {"securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+
+
+def _register_blueprints(app: Flask, api) -> None:
+    from server.activities.routes import blp as activities_blp
+    from server.auth.routes import blp as auth_blp
+    from server.auth.routes import users_blp
+    from server.checkins.routes import blp as sync_blp
+    from server.checkins.routes import quarantine_blp
+    from server.devices.routes import blp as devices_blp
+    from server.imports.routes import blp as imports_blp
+    from server.org.routes import areas_blp, organisations_blp
+    from server.people.routes import blp as people_blp
+    from server.stations.routes import blp as stations_blp
+
+    for blueprint in (auth_blp, users_blp, areas_blp, organisations_blp, people_blp,
+                      stations_blp, activities_blp, devices_blp, imports_blp, sync_blp,
+                      quarantine_blp):
+        api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
+
+
+def _serve_api_docs_assets(app: Flask) -> None:
+    assets = Path(swagger_ui_bundle.swagger_ui_path)
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def api_docs_assets(filename: str):
+        return send_from_directory(assets, filename, max_age=86400)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL and a busy timeout make SQLite a sound embedded default."""
+    import sqlite3
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

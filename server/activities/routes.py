@@ -1,0 +1,51 @@
+"""Administration API for activities."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.activities import services
+from server.activities.models import Activity
+from server.activities.schemas import ActivityOutSchema, ActivitySchema, ActivityUpdateSchema
+from server.auth.boundary import current_principal
+from server.common.listing import page_of, scoped_query, visible_one
+from server.common.schemas import ListArgs
+
+blp = Blueprint("activities", __name__, url_prefix="/activities",
+                description="Meetings of organisational life and volunteer services.")
+
+
+@blp.route("")
+class Activities(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, ActivityOutSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """List activities in the caller's scope"""
+        query = scoped_query(Activity, args, order_by=Activity.planned_start_at.desc(),
+                             text_columns=("code", "title"))
+        return page_of(query, pagination_parameters)
+
+    @blp.arguments(ActivitySchema)
+    @blp.response(201, ActivityOutSchema)
+    def post(self, data):
+        """Plan an activity"""
+        return services.create_activity(current_principal(), data)
+
+
+@blp.route("/<code>")
+class ActivityByCode(MethodView):
+    @blp.response(200, ActivityOutSchema)
+    def get(self, code):
+        """Read an activity
+
+        :raise 404: no such activity in the caller's scope.
+        """
+        return visible_one(Activity, code, "activity")
+
+    @blp.arguments(ActivityUpdateSchema)
+    @blp.response(200, ActivityOutSchema)
+    def patch(self, data, code):
+        """Change an activity"""
+        return services.update_activity(current_principal(),
+                                        visible_one(Activity, code, "activity"), data)

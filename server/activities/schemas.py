@@ -1,0 +1,56 @@
+"""Wire shapes of activities."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate, validates_schema
+
+from server.activities.models import ACTIVITY_KINDS
+from server.common.schemas import Code
+
+
+class _Times:
+    @validates_schema
+    def _end_after_start(self, data, **kwargs):
+        start, end = data.get("planned_start_at"), data.get("planned_end_at")
+        if start and end and end <= start:
+            raise ma.ValidationError("must be after planned_start_at", "planned_end_at")
+
+
+class ActivitySchema(_Times, ma.Schema):
+    code = Code(required=True)
+    title = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    kind = ma.fields.String(required=True, validate=validate.OneOf(list(ACTIVITY_KINDS)))
+    organisation = Code(required=True)
+    station = Code(load_default=None, allow_none=True)
+    planned_start_at = ma.fields.AwareDateTime(required=True)
+    planned_end_at = ma.fields.AwareDateTime(required=True)
+    host_name = ma.fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Length(max=100))
+    recorder_name = ma.fields.String(load_default=None, allow_none=True,
+                                     validate=validate.Length(max=100))
+    topic = ma.fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=2000))
+
+
+class ActivityUpdateSchema(_Times, ma.Schema):
+    title = ma.fields.String(validate=validate.Length(1, 200))
+    kind = ma.fields.String(validate=validate.OneOf(list(ACTIVITY_KINDS)))
+    station = Code(allow_none=True)
+    planned_start_at = ma.fields.AwareDateTime()
+    planned_end_at = ma.fields.AwareDateTime()
+    host_name = ma.fields.String(allow_none=True, validate=validate.Length(max=100))
+    recorder_name = ma.fields.String(allow_none=True, validate=validate.Length(max=100))
+    topic = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class ActivityOutSchema(ma.Schema):
+    code = ma.fields.String()
+    title = ma.fields.String()
+    kind = ma.fields.String()
+    organisation = ma.fields.Function(lambda a: a.organisation.code)
+    station = ma.fields.Function(lambda a: a.station.code if a.station else None)
+    planned_start_at = ma.fields.AwareDateTime()
+    planned_end_at = ma.fields.AwareDateTime()
+    host_name = ma.fields.String(allow_none=True)
+    recorder_name = ma.fields.String(allow_none=True)
+    topic = ma.fields.String(allow_none=True)

@@ -1,0 +1,100 @@
+"""The flask-smorest ``Api`` with one error shape: RFC 9457 problem documents."""
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from flask import current_app, json
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from server.errors import AppError
+
+PROBLEM_MIMETYPE = "application/problem+json"
+log = logging.getLogger(__name__)
+
+#: Stable codes for the HTTP errors the framework raises itself.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem document; ``code`` is the stable machine reason."""
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    code = ma.fields.String(metadata={"description": "Stable machine-readable reason"})
+    errors = ma.fields.Raw(metadata={"description": "Where the input was wrong"})
+
+
+def problem_response(status: int, code: str, detail: str, headers: dict | None = None,
+                     **extra):
+    body = {"type": "about:blank", "title": _title(status), "status": status,
+            "code": code, "detail": detail, **extra}
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIMETYPE
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class ProblemApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self):
+        self._app.register_error_handler(HTTPException, self.handle_http_exception)
+        self._app.register_error_handler(AppError, self.handle_app_error)
+
+    def handle_app_error(self, error: AppError):
+        return problem_response(error.status, error.code, error.detail, error.headers,
+                                **error.extra)
+
+    def handle_http_exception(self, error: HTTPException):
+        status = error.code or 500
+        data = getattr(error, "data", None) or {}
+        extra = {}
+        detail = data.get("message") or error.description or _title(status)
+        errors = data.get("errors") or data.get("messages")
+        code = _HTTP_CODES.get(status, "error")
+        if errors is not None:
+            extra["errors"] = errors
+            code = "invalid_input"
+            detail = "The request does not fit the documented schema; see errors."
+            if _is_unparseable_json(errors):
+                status, code, detail = 400, "malformed_json", "The body is not valid JSON."
+        if status == 413:
+            detail = (f"The body is larger than {current_app.config['MAX_CONTENT_LENGTH']} "
+                      "bytes.")
+        if status >= 500:
+            log.exception("unhandled error")
+        return problem_response(status, code, detail, data.get("headers"), **extra)
+
+
+def _is_unparseable_json(errors) -> bool:
+    """webargs reports a body that is not JSON as ``{"json": ["Invalid JSON body."]}``."""
+    if isinstance(errors, dict):
+        body = errors.get("json")
+        return isinstance(body, list) and body == ["Invalid JSON body."]
+    return False

@@ -1,0 +1,60 @@
+"""The request boundary: who is calling, and one commit per request.
+
+Views and services never commit; a request that ends in an error rolls back
+all it wrote, so nothing is half-written.
+"""
+from __future__ import annotations
+
+from flask import Flask, g, request
+from sqlalchemy import select
+
+from server.auth.models import ApiToken
+from server.auth.principal import Principal
+from server.auth.tokens import bearer_token, hash_token
+from server.db_types import utcnow
+from server.errors import Forbidden, Unauthorized
+from server.extensions import db
+
+
+def install_request_boundary(app: Flask) -> None:
+    @app.after_request
+    def commit_or_roll_back(response):
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def current_principal() -> Principal:
+    """The signed-in user of this API request.
+
+    :raise Unauthorized: no token, an unknown one, or an expired or revoked one.
+    """
+    if "principal" in g:
+        return g.principal
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        raise Unauthorized()
+    api_token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if (api_token is None or api_token.revoked_at is not None
+            or api_token.expires_at <= utcnow() or not api_token.user.active):
+        raise Unauthorized("invalid_token", "The token is unknown, expired or revoked.")
+    g.principal = Principal.of(api_token.user)
+    return g.principal
+
+
+def require_admin() -> Principal:
+    principal = current_principal()
+    if not principal.is_admin:
+        raise Forbidden("Only administrators may do this.")
+    return principal

@@ -1,0 +1,118 @@
+"""Who may see and change what: one table of rules per kind of object.
+
+Each role covers a subtree: an area administrator the areas below their
+area (and what sits in them), a branch secretary the organisations below
+their organisation (and their members), a station manager their stations.
+``visible(principal, Model)`` gives the SQL filter for lists;
+``may_manage(principal, obj)`` answers for one object.
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, false, or_, select, true
+
+from server.activities.models import Activity
+from server.auth.principal import Principal
+from server.devices.models import Device
+from server.org.models import Area, Membership, Organisation
+from server.people.models import Person
+from server.stations.models import Station
+
+
+def _under(column, paths: list[str]):
+    if not paths:
+        return false()
+    return or_(*(column.startswith(path, autoescape=True) for path in paths))
+
+
+def _area_ids_under(paths):
+    return select(Area.id).where(_under(Area.path, paths))
+
+
+def _organisation_ids_under(paths):
+    return select(Organisation.id).where(_under(Organisation.path, paths))
+
+
+def _organisations_in_areas(paths):
+    return select(Organisation.id).where(Organisation.area_id.in_(_area_ids_under(paths)))
+
+
+def _current_member_of(organisation_ids):
+    return exists().where(Membership.person_id == Person.id, Membership.ended_on.is_(None),
+                          Membership.organisation_id.in_(organisation_ids))
+
+
+def visible(principal: Principal, model):
+    """A WHERE clause limiting ``model`` rows to what ``principal`` may read."""
+    if principal.is_admin:
+        return true()
+    p = principal
+    if model is Area:
+        # The area tree is reference data every console user needs for forms.
+        return true()
+    if model is Organisation:
+        return or_(Organisation.area_id.in_(_area_ids_under(p.area_paths)),
+                   _under(Organisation.path, p.organisation_paths),
+                   Organisation.id.in_(select(Station.host_organisation_id)
+                                       .where(Station.id.in_(p.station_ids or [-1]))))
+    if model is Person:
+        return or_(_current_member_of(_organisations_in_areas(p.area_paths)),
+                   _current_member_of(_organisation_ids_under(p.organisation_paths)))
+    if model is Station:
+        # Stations are public places; any console user may read them.
+        return true()
+    if model is Activity:
+        return or_(Activity.organisation_id.in_(_organisations_in_areas(p.area_paths)),
+                   Activity.organisation_id.in_(_organisation_ids_under(p.organisation_paths)),
+                   Activity.station_id.in_(p.station_ids or [-1]))
+    if model is Device:
+        return or_(*(_device_within(p) or [false()]))
+    return false()
+
+
+def _device_within(p: Principal):
+    from server.devices.models import device_organisation, device_station
+    clauses = []
+    manageable_stations = or_(Station.area_id.in_(_area_ids_under(p.area_paths)),
+                              Station.host_organisation_id.in_(
+                                  _organisation_ids_under(p.organisation_paths)),
+                              Station.id.in_(p.station_ids or [-1]))
+    manageable_orgs = or_(Organisation.area_id.in_(_area_ids_under(p.area_paths)),
+                          _under(Organisation.path, p.organisation_paths))
+    has_scope = or_(
+        exists().where(device_station.c.device_id == Device.id),
+        exists().where(device_organisation.c.device_id == Device.id))
+    no_foreign_station = ~exists().where(
+        device_station.c.device_id == Device.id,
+        device_station.c.station_id == Station.id, ~manageable_stations)
+    no_foreign_org = ~exists().where(
+        device_organisation.c.device_id == Device.id,
+        device_organisation.c.organisation_id == Organisation.id, ~manageable_orgs)
+    clauses.append(and_(has_scope, no_foreign_station, no_foreign_org))
+    return clauses
+
+
+def may_manage(principal: Principal, obj) -> bool:
+    """Whether ``principal`` may create, change or act on ``obj``."""
+    if principal.is_admin:
+        return True
+    p = principal
+    if isinstance(obj, Area):
+        return p.covers_area_path(obj.path)
+    if isinstance(obj, Organisation):
+        return (p.covers_area_path(obj.area.path if obj.area else None)
+                or p.covers_organisation_path(obj.path))
+    if isinstance(obj, Person):
+        branch = obj.current_branch
+        return branch is not None and may_manage(p, branch)
+    if isinstance(obj, Station):
+        return (p.covers_area_path(obj.area.path if obj.area else None)
+                or (obj.host_organisation is not None
+                    and p.covers_organisation_path(obj.host_organisation.path))
+                or obj.id in p.station_ids)
+    if isinstance(obj, Activity):
+        # Station managers read the activities at their station but do not plan them.
+        return may_manage(p, obj.organisation)
+    if isinstance(obj, Device):
+        scope = list(obj.stations) + list(obj.organisations)
+        return bool(scope) and all(may_manage(p, item) for item in scope)
+    return False

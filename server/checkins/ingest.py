@@ -1,0 +1,290 @@
+"""``record_batch``: storing a pushed batch exactly once and answering per event.
+
+Steps:
+1. parse the envelope (400 when it is not a batch, 413 over the limits);
+2. lock the device and record its health (the first write, which also
+   serialises pushes from one device);
+3. split events into duplicates, conflicts and new ones by id and content hash;
+4. judge the new ones against reference data (accept or quarantine);
+5. insert accepted rows with ON CONFLICT DO NOTHING, so a concurrent push of
+   the same events stores each once;
+6. merge the device's received seq runs and find the gaps;
+7. re-pair the sessions of the people the accepted events touch.
+The boundary commits once, before the response is sent.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from server.checkins.models import CheckinEvent, DeviceSeqRange, QuarantinedEvent
+from server.checkins.resolve import load_context, raw_text, resolve_event
+from server.db_types import utcnow
+from server.devices.models import Device
+from server.errors import AppError
+from server.extensions import db
+from server.service_sessions.recompute import recompute_people
+from sync.clock import clock_offset_s
+from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, QUARANTINED, EventRejected,
+                           PushedEvent, content_hash, event_id_of, parse_envelope, parse_event)
+from sync.seqranges import merge_runs, missing_ranges
+from sync.timeutil import format_rfc3339, parse_rfc3339
+
+_CHUNK = 500
+
+
+@dataclass
+class _Item:
+    index: int
+    raw: object
+    event_id: str | None
+    hash: str
+    seq: int | None
+    parsed: PushedEvent | None = None
+
+
+@dataclass
+class _Batch:
+    device: Device
+    batch_id: str
+    received_at: datetime
+    offset: float
+    #: Rows for quarantined_event, inserted together at the end.
+    quarantine_rows: list
+
+
+def push_limits() -> dict:
+    config = current_app.config
+    return {"max_events": config["PUSH_MAX_EVENTS"], "max_bytes": config["PUSH_MAX_BYTES"]}
+
+
+def record_batch(device: Device, body: bytes) -> dict:
+    """Store a pushed batch and answer per event, in request order.
+
+    :raise AppError: ``malformed_json`` / ``malformed_batch`` (400),
+        ``batch_too_large`` (413).
+    """
+    received_at = utcnow()
+    if len(body) > current_app.config["PUSH_MAX_BYTES"]:
+        raise AppError("batch_too_large", "The batch has more bytes than allowed.", status=413,
+                       limits=push_limits())
+    try:
+        envelope = parse_envelope(json.loads(body))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise AppError("malformed_json", "The body is not valid UTF-8 JSON.", status=400)
+    except ValueError as error:
+        raise AppError("malformed_batch", str(error), status=400)
+    if len(envelope.events) > current_app.config["PUSH_MAX_EVENTS"]:
+        raise AppError("batch_too_large", "The batch has more events than allowed.",
+                       status=413, limits=push_limits())
+
+    offset = clock_offset_s(received_at, envelope.sent_at)
+    _lock_and_record_health(device, envelope.device_health, received_at, offset)
+
+    items = [_item(i, raw) for i, raw in enumerate(envelope.events)]
+    results: list[dict | None] = [None] * len(items)
+    quarantine_rows: list[dict] = []
+    batch = _Batch(device, envelope.batch_id, received_at, offset, quarantine_rows)
+    fresh = _sort_out_known(items, results, batch)
+
+    parsed = []
+    for item in fresh:
+        try:
+            item.parsed = parse_event(item.raw)
+            parsed.append(item)
+        except EventRejected as rejected:
+            quarantine_rows.append(_quarantine_row(device, envelope.batch_id, item, rejected,
+                                                   received_at, offset))
+            results[item.index] = _result(item, QUARANTINED, rejected)
+
+    accepted_rows = []
+    if parsed:
+        ctx = load_context(device, [i.parsed for i in parsed], received_at, offset,
+                           envelope.batch_id)
+        for item in parsed:
+            try:
+                accepted_rows.append((item, resolve_event(item.parsed, item.raw, item.hash, ctx)))
+            except EventRejected as rejected:
+                quarantine_rows.append(_quarantine_row(device, envelope.batch_id, item, rejected,
+                                                       received_at, offset))
+                results[item.index] = _result(item, QUARANTINED, rejected)
+
+    inserted = insert_events([row for _, row in accepted_rows])
+    raced = []
+    for item, row in accepted_rows:
+        if row["event_id"] in inserted:
+            results[item.index] = {"id": item.event_id, "status": ACCEPTED}
+        else:
+            raced.append(item)
+    if raced:
+        # Another push stored these ids between our look-up and our insert.
+        _sort_out_known(raced, results, batch)
+    if quarantine_rows:
+        db.session.execute(insert(QuarantinedEvent), quarantine_rows)
+
+    missing = _merge_seq_runs(device, [i.seq for i in items if i.seq is not None])
+    recompute_people(_earliest_per_person(
+        [row for _, row in accepted_rows if row["event_id"] in inserted]))
+    return {"server_time": format_rfc3339(received_at), "clock_offset_s": offset,
+            "results": results, "missing_seq": missing}
+
+
+def _item(index: int, raw) -> _Item:
+    seq = raw.get("seq") if isinstance(raw, dict) else None
+    if type(seq) is not int or seq < 0 or seq >= 2**53:
+        seq = None
+    return _Item(index=index, raw=raw, event_id=event_id_of(raw), hash=content_hash(raw), seq=seq)
+
+
+def _result(item: _Item, status: str, rejected: EventRejected | None = None) -> dict:
+    result = {"id": item.event_id if item.event_id is not None else _raw_id(item.raw),
+              "status": status}
+    if rejected is not None:
+        result["code"] = rejected.code
+        result["message"] = rejected.message
+    return result
+
+
+def _raw_id(raw):
+    value = raw.get("id") if isinstance(raw, dict) else None
+    return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+def _sort_out_known(items: list[_Item], results: list, batch: _Batch) -> list[_Item]:
+    """Answer items whose id the server holds already; return the others.
+
+    Same id and content: ``duplicate``. Same id, other content: ``conflict``,
+    the new content kept aside once (a resent conflict is not stored twice).
+    """
+    ids = sorted({i.event_id for i in items if i.event_id is not None})
+    held: dict[str, set[str]] = {}
+    accepted_hash: dict[str, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        for event_id, hash_ in db.session.execute(
+                select(CheckinEvent.event_id, CheckinEvent.content_hash)
+                .where(CheckinEvent.event_id.in_(chunk))):
+            accepted_hash[event_id] = hash_
+            held.setdefault(event_id, set()).add(hash_)
+        for event_id, hash_ in db.session.execute(
+                select(QuarantinedEvent.event_id, QuarantinedEvent.content_hash)
+                .where(QuarantinedEvent.event_id.in_(chunk))):
+            held.setdefault(event_id, set()).add(hash_)
+
+    fresh = []
+    first_hash_in_batch: dict[str, str] = {}
+    for item in items:
+        if item.event_id is None:
+            fresh.append(item)
+            continue
+        if item.event_id in held:
+            first = accepted_hash.get(item.event_id)
+            if item.hash in held[item.event_id] and (first is None or first == item.hash):
+                results[item.index] = {"id": item.event_id, "status": DUPLICATE}
+            else:
+                if item.hash not in held[item.event_id]:
+                    held[item.event_id].add(item.hash)
+                    _keep_conflict(item, batch)
+                results[item.index] = _conflict_result(item)
+            continue
+        if item.event_id in first_hash_in_batch:
+            if first_hash_in_batch[item.event_id] == item.hash:
+                results[item.index] = {"id": item.event_id, "status": DUPLICATE}
+            else:
+                _keep_conflict(item, batch)
+                results[item.index] = _conflict_result(item)
+            continue
+        first_hash_in_batch[item.event_id] = item.hash
+        fresh.append(item)
+    return fresh
+
+
+def _conflict_result(item: _Item) -> dict:
+    return {"id": item.event_id, "status": CONFLICT, "code": "id_reused",
+            "message": "this id was stored before with other content; kept aside for review"}
+
+
+def _keep_conflict(item: _Item, batch: _Batch) -> None:
+    rejected = EventRejected("id_reused", "id stored before with other content")
+    batch.quarantine_rows.append(_quarantine_row(batch.device, batch.batch_id, item, rejected,
+                                                 batch.received_at, batch.offset,
+                                                 status="conflict"))
+
+
+def _quarantine_row(device: Device, batch_id: str, item: _Item, rejected: EventRejected,
+                    received_at: datetime, offset: float, status: str = "waiting") -> dict:
+    return {"event_id": item.event_id, "device_id": device.id,
+            "batch_id": batch_id, "seq": item.seq, "reason": rejected.code,
+            "message": rejected.message[:2000], "status": status,
+            "missing_code": rejected.missing_code, "content_hash": item.hash,
+            "raw": raw_text(item.raw), "received_at": received_at,
+            "clock_offset_s": offset}
+
+
+def insert_events(rows: list[dict]) -> set[str]:
+    """Insert accepted rows once each; return the ids this call inserted.
+
+    Rows go in id order so concurrent pushes of overlapping batches take
+    their row locks in one order and cannot deadlock.
+    """
+    if not rows:
+        return set()
+    dialect = db.session.get_bind().dialect.name
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = sorted(rows, key=lambda r: r["event_id"])
+    inserted: set[str] = set()
+    for start in range(0, len(rows), _CHUNK):
+        statement = (builder(CheckinEvent).on_conflict_do_nothing(index_elements=["event_id"])
+                     .returning(CheckinEvent.event_id))
+        inserted.update(db.session.scalars(statement, rows[start:start + _CHUNK]))
+    return inserted
+
+
+def _lock_and_record_health(device: Device, health: dict, received_at: datetime,
+                            offset: float) -> None:
+    db.session.execute(select(Device.id).where(Device.id == device.id).with_for_update())
+    device.last_seen_at = device.last_push_at = received_at
+    device.last_clock_offset_s = offset
+    version = health.get("app_version")
+    if isinstance(version, str):
+        device.app_version = version[:40]
+    queue_length = health.get("queue_length")
+    if type(queue_length) is int and queue_length >= 0:
+        device.queue_length = queue_length
+    oldest = health.get("oldest_queued_at")
+    if oldest is None and "oldest_queued_at" in health:
+        device.oldest_queued_at = None
+    elif oldest is not None:
+        try:
+            device.oldest_queued_at = parse_rfc3339(oldest)
+        except (TypeError, ValueError):
+            pass
+    db.session.flush()
+
+
+def _merge_seq_runs(device: Device, seqs: list[int]) -> list[list[int]]:
+    runs = [(r.low, r.high) for r in db.session.scalars(
+        select(DeviceSeqRange).where(DeviceSeqRange.device_id == device.id)
+        .order_by(DeviceSeqRange.low))]
+    merged = merge_runs(runs, seqs) if seqs else runs
+    if merged != runs:
+        db.session.execute(delete(DeviceSeqRange).where(DeviceSeqRange.device_id == device.id))
+        db.session.execute(insert(DeviceSeqRange), [
+            {"device_id": device.id, "low": low, "high": high} for low, high in merged])
+    first = 0 if merged and merged[0][0] == 0 else 1
+    return missing_ranges(merged, first)
+
+
+def _earliest_per_person(rows: list[dict]) -> dict[int, tuple[datetime, str]]:
+    earliest: dict[int, tuple[datetime, str]] = {}
+    for row in rows:
+        key = (row["effective_at"], row["event_id"])
+        current = earliest.get(row["person_id"])
+        if current is None or key < current:
+            earliest[row["person_id"]] = key
+    return earliest

@@ -1,0 +1,76 @@
+"""Quarantine is not a dead end: replaying events once they can count.
+
+Events waiting for a person, station or activity are replayed automatically
+when it is created; an administrator can replay (optionally repaired) or
+dismiss any waiting event. The quarantined row keeps the raw event as sent.
+"""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from server.checkins.ingest import insert_events
+from server.checkins.models import CheckinEvent, QuarantinedEvent
+from server.checkins.resolve import load_context, resolve_event
+from server.db_types import utcnow
+from server.errors import AppError
+from server.extensions import db
+from server.service_sessions.recompute import recompute_people
+from sync.protocol import EventRejected, content_hash, parse_event
+
+
+def reprocess_waiting_for(kind: str, code: str) -> int:
+    """Replay events waiting for the ``kind`` (person/station/activity) ``code``.
+
+    :return: how many now count.
+    """
+    waiting = list(db.session.scalars(
+        select(QuarantinedEvent).where(QuarantinedEvent.status == "waiting",
+                                       QuarantinedEvent.reason == f"unknown_{kind}",
+                                       QuarantinedEvent.missing_code == code)
+        .order_by(QuarantinedEvent.id)))
+    return sum(replay(entry, "system") for entry in waiting)
+
+
+def replay(entry: QuarantinedEvent, actor: str, repaired: dict | None = None) -> bool:
+    """Judge a quarantined event again, as its push would have.
+
+    :param repaired: corrected event JSON from an administrator; the id must
+        stay the same, and the original raw text is kept on the entry.
+    :return: whether it now counts. If not, the entry's reason is updated.
+    :raise AppError: ``not_waiting`` for a resolved or dismissed entry,
+        ``id_changed`` when a repair changes the event id.
+    """
+    if entry.status not in ("waiting", "conflict"):
+        raise AppError("not_waiting", "This event is no longer waiting.", status=409)
+    raw = repaired if repaired is not None else json.loads(entry.raw)
+    try:
+        event = parse_event(raw)
+        if entry.event_id is not None and event.id != entry.event_id:
+            raise AppError("id_changed", "A repair must keep the event id.", status=422)
+        if db.session.scalar(select(CheckinEvent.id).where(CheckinEvent.event_id == event.id)):
+            raise EventRejected("id_reused", "an event with this id counts already")
+        ctx = load_context(entry.device, [event], entry.received_at, entry.clock_offset_s,
+                           entry.batch_id)
+        row = resolve_event(event, raw, content_hash(raw), ctx)
+    except EventRejected as rejected:
+        entry.reason, entry.message = rejected.code, rejected.message
+        entry.missing_code = rejected.missing_code
+        return False
+    if not insert_events([row]):
+        return False
+    entry.status = "resolved"
+    entry.resolved_at = utcnow()
+    entry.resolved_by = actor
+    recompute_people({row["person_id"]: (row["effective_at"], row["event_id"])})
+    return True
+
+
+def dismiss(entry: QuarantinedEvent, actor: str, reason: str) -> None:
+    if entry.status not in ("waiting", "conflict"):
+        raise AppError("not_waiting", "This event is no longer waiting.", status=409)
+    entry.status = "dismissed"
+    entry.resolved_at = utcnow()
+    entry.resolved_by = actor
+    entry.message = f"{entry.message} | dismissed: {reason}"[:2000]

@@ -1,0 +1,84 @@
+"""Wire shapes of push (documentation only: the push body is validated by
+``sync.protocol`` in a fast loop) and of the quarantine."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+
+class LocationSchema(ma.Schema):
+    lat = ma.fields.Float(required=True)
+    lng = ma.fields.Float(required=True)
+    accuracy_m = ma.fields.Float()
+
+
+class PushEventSchema(ma.Schema):
+    id = ma.fields.String(required=True, metadata={"description": "UUID; the idempotency key"})
+    seq = ma.fields.Integer(metadata={"description": "Per-device counter, strictly increasing"})
+    type = ma.fields.String(required=True, validate=validate.OneOf(["check_in", "check_out"]))
+    person = ma.fields.String(required=True)
+    station = ma.fields.String(metadata={"description": "Station code, or give qr"})
+    qr = ma.fields.String(metadata={"description": "The raw scanned payload"})
+    occurred_at = ma.fields.String(required=True, metadata={"description": "RFC 3339 with offset"})
+    activity = ma.fields.String()
+    location = ma.fields.Nested(LocationSchema)
+
+
+class DeviceHealthSchema(ma.Schema):
+    app_version = ma.fields.String()
+    queue_length = ma.fields.Integer()
+    oldest_queued_at = ma.fields.String(allow_none=True)
+
+
+class PushSchema(ma.Schema):
+    batch_id = ma.fields.String(required=True)
+    sent_at = ma.fields.String(required=True)
+    device = ma.fields.Nested(DeviceHealthSchema)
+    events = ma.fields.List(ma.fields.Nested(PushEventSchema), required=True)
+
+
+class PushResultSchema(ma.Schema):
+    id = ma.fields.Raw()
+    status = ma.fields.String(metadata={"description": "accepted | duplicate | conflict | "
+                                                       "quarantined"})
+    code = ma.fields.String()
+    message = ma.fields.String()
+
+
+class PushResponseSchema(ma.Schema):
+    server_time = ma.fields.String()
+    clock_offset_s = ma.fields.Float()
+    results = ma.fields.List(ma.fields.Nested(PushResultSchema))
+    missing_seq = ma.fields.List(ma.fields.List(ma.fields.Integer()))
+
+
+class QuarantineArgs(ma.Schema):
+    status = ma.fields.String(load_default="waiting",
+                              validate=validate.OneOf(["waiting", "conflict", "resolved",
+                                                       "dismissed"]))
+    reason = ma.fields.String(load_default=None, validate=validate.Length(max=40))
+
+
+class QuarantinedOutSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"description": "Quarantine entry number"})
+    event_id = ma.fields.String(allow_none=True)
+    device = ma.fields.Function(lambda q: q.device.code)
+    batch_id = ma.fields.String()
+    seq = ma.fields.Integer(allow_none=True)
+    reason = ma.fields.String()
+    message = ma.fields.String()
+    status = ma.fields.String()
+    missing_code = ma.fields.String(allow_none=True)
+    raw = ma.fields.String()
+    received_at = ma.fields.AwareDateTime()
+    resolved_at = ma.fields.AwareDateTime(allow_none=True)
+    resolved_by = ma.fields.String(allow_none=True)
+
+
+class ReplaySchema(ma.Schema):
+    event = ma.fields.Dict(load_default=None, allow_none=True,
+                           metadata={"description": "Corrected event JSON (same id)"})
+
+
+class DismissSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=validate.Length(1, 500))

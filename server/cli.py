@@ -1,0 +1,69 @@
+"""``flask --app server ...`` commands."""
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from server.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--days", default=45, show_default=True, help="Days of check-in history.")
+    def seed_demo_command(days: int):
+        """Load demo data drawn from the seed documents into an empty database."""
+        from server.demo.seed import seed_demo
+        passwords = seed_demo(days=days)
+        click.echo("Demo data loaded. Sign in with:")
+        for user, password in passwords.items():
+            click.echo(f"  {user:10s} {password}")
+        credentials = Path(app.instance_path) / "demo-credentials.txt"
+        credentials.write_text("".join(f"{u} {p}\n" for u, p in passwords.items()))
+        credentials.chmod(0o600)
+        click.echo(f"(also written to {credentials})")
+
+    @app.cli.command("create-user")
+    @click.argument("username")
+    @click.option("--name", "display_name", required=True, help="Display name.")
+    @click.option("--role", type=click.Choice(["admin", "area_admin", "branch_secretary",
+                                               "station_manager"]), required=True)
+    @click.option("--scope", default=None, help="Code of the area, organisation or station.")
+    def create_user_command(username, display_name, role, scope):
+        """Create a user; the password is asked for, never passed on the command line."""
+        from server.auth.models import ROLE_SCOPES
+        from server.auth.services import create_user
+        password = getpass.getpass("Password (10+ characters): ")
+        grant = {"role": role}
+        if ROLE_SCOPES[role]:
+            grant[ROLE_SCOPES[role]] = scope
+        create_user("system", {"username": username, "display_name": display_name,
+                               "password": password, "grants": [grant]})
+        db.session.commit()
+        click.echo(f"Created {username}.")
+
+    @app.cli.command("import")
+    @click.argument("kind", type=click.Choice(["organisations", "people", "stations"]))
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--as-user", "username", default="admin", show_default=True,
+                  help="Import with this user's permissions.")
+    def import_command(kind, path, username):
+        """Import a CSV or XLSX file: every row or none."""
+        from server.auth.models import User
+        from server.auth.principal import Principal
+        from server.common.lookup import by_code
+        from server.errors import ValidationFailed
+        from server.imports.services import import_file
+        principal = Principal.of(by_code(User, username, "user", field="username"))
+        try:
+            result = import_file(principal, kind, path, Path(path).read_bytes())
+        except ValidationFailed as failure:
+            db.session.rollback()
+            click.echo(failure.detail, err=True)
+            for line, messages in failure.extra.get("errors", {}).items():
+                click.echo(f"  line {line}: {'; '.join(messages)}", err=True)
+            raise SystemExit(1)
+        db.session.commit()
+        click.echo(f"Imported {result['created']} {kind}.")

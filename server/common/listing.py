@@ -1,0 +1,41 @@
+"""Scoped lists and look-ups that every domain's routes share."""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from server.auth.boundary import current_principal
+from server.auth.policy import visible
+from server.common.lookup import by_code
+from server.errors import NotFound
+from server.extensions import db
+
+
+def scoped_query(model, args: dict, *, order_by=None, text_columns=("code", "name")):
+    """``select(model)`` limited to the caller's scope and the ``q`` filter."""
+    query = select(model).where(visible(current_principal(), model))
+    if args.get("q"):
+        like = f"%{args['q']}%"
+        query = query.where(or_(*(getattr(model, c).like(like) for c in text_columns)))
+    return query.order_by(order_by if order_by is not None else model.code)
+
+
+def page_of(query, pagination_parameters):
+    """One page of ``query``; sets the total for flask-smorest's X-Pagination header."""
+    page = db.paginate(query, page=pagination_parameters.page,
+                       per_page=pagination_parameters.page_size, error_out=False)
+    pagination_parameters.item_count = page.total
+    return page.items
+
+
+def visible_one(model, code: str, what: str):
+    """The object with ``code`` if the caller may read it.
+
+    :raise NotFound: missing, or outside the caller's scope (the two look alike,
+        so codes outside one's scope cannot be probed).
+    """
+    obj = by_code(model, code, what)
+    allowed = db.session.scalar(
+        select(model.id).where(model.id == obj.id, visible(current_principal(), model)))
+    if allowed is None:
+        raise NotFound(what, code)
+    return obj

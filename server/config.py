@@ -1,0 +1,86 @@
+"""Configuration read from the environment, with safe defaults.
+
+Every setting can be overridden by the mapping passed to ``create_app`` (tests
+do this). Nothing secret has a default in the code: the secret key is
+generated once and kept in the instance folder.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+#: Settings that are plain numbers in the environment.
+_INT_SETTINGS = (
+    "PUSH_MAX_EVENTS",
+    "PUSH_MAX_BYTES",
+    "PULL_MAX_LIMIT",
+    "CLOCK_TOLERANCE_S",
+    "DEBOUNCE_S",
+    "MAX_SESSION_S",
+    "ENROLMENT_TTL_S",
+    "API_TOKEN_TTL_S",
+    "FUTURE_TOLERANCE_S",
+    "MAX_EVENT_AGE_DAYS",
+)
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the configuration mapping from the environment.
+
+    :param instance_path: the Flask instance folder, created if absent; it
+        holds the SQLite default database and the generated secret key.
+    """
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    config = {
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
+            os.environ.get("DATABASE_URL")
+            or f"sqlite:///{Path(instance_path) / 'stations.db'}"
+        ),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _instance_secret(instance_path),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "TIME_ZONE": "Asia/Shanghai",
+        # Sync contract defaults (sync-protocol.md).
+        "PUSH_MAX_EVENTS": 1000,
+        "PUSH_MAX_BYTES": 2 * 1024 * 1024,
+        "PULL_MAX_LIMIT": 1000,
+        "CLOCK_TOLERANCE_S": 120,
+        "DEBOUNCE_S": 600,
+        "MAX_SESSION_S": 12 * 3600,
+        "FUTURE_TOLERANCE_S": 24 * 3600,
+        "MAX_EVENT_AGE_DAYS": 400,
+        "ENROLMENT_TTL_S": 7 * 24 * 3600,
+        "API_TOKEN_TTL_S": 30 * 24 * 3600,
+        "PUSH_RATE_LIMIT": os.environ.get("PUSH_RATE_LIMIT", "120 per minute"),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Admin API bodies; the push endpoint has its own, larger limit.
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "1") != "0",
+        "JSON_AS_ASCII": False,
+    }
+    for name in _INT_SETTINGS:
+        if name in os.environ:
+            config[name] = int(os.environ[name])
+    return config
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written the usual way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _instance_secret(instance_path: str) -> str:
+    """Return the secret kept in the instance folder, creating it once."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,61 @@
+"""Field devices: phones and station tablets that sync."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db_types import UTCDateTime, utcnow
+from server.extensions import db
+
+device_station = Table(
+    "device_station", db.metadata,
+    Column("device_id", ForeignKey("device.id"), primary_key=True),
+    Column("station_id", ForeignKey("station.id"), primary_key=True),
+)
+device_organisation = Table(
+    "device_organisation", db.metadata,
+    Column("device_id", ForeignKey("device.id"), primary_key=True),
+    Column("organisation_id", ForeignKey("organisation.id"), primary_key=True),
+)
+
+
+class Device(db.Model):
+    __tablename__ = "device"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable public identifier, e.g. ``TAB-BA-XH-0001``.
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: SHA-256 of the one-time enrolment token; cleared once used.
+    enrolment_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrolment_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: SHA-256 of the bearer token; tokens are 256-bit random, so a fast hash is enough.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set when an administrator revokes the device; its token stops at once.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A personal phone (issue: volunteers' page) pushes only its person's scans.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Health the device reported on its last push.
+    app_version: Mapped[str | None] = mapped_column(String(40))
+    queue_length: Mapped[int | None]
+    oldest_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_clock_offset_s: Mapped[float | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    stations = relationship("Station", secondary=device_station)
+    organisations = relationship("Organisation", secondary=device_organisation)
+    person = relationship("Person")
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at:
+            return "revoked"
+        if self.token_hash:
+            return "enrolled"
+        return "pending"

@@ -1,0 +1,99 @@
+"""Devices: administration, enrolment and token rotation."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.auth.boundary import current_principal
+from server.common.listing import page_of, scoped_query, visible_one
+from server.common.schemas import ListArgs
+from server.db_types import utcnow
+from server.devices import services
+from server.devices.models import Device
+from server.devices.schemas import (DeviceOutSchema, DeviceSchema, DeviceTokenSchema,
+                                    EnrolmentOutSchema, EnrolSchema)
+from server.extensions import limiter
+
+blp = Blueprint("devices", __name__, url_prefix="/devices",
+                description="Field devices: enrolment, tokens, scope and health.")
+
+
+class RevokeSchema(ma.Schema):
+    reason = ma.fields.String(load_default=None, allow_none=True)
+
+
+def _enrolment(device, token):
+    return {"device": device, "enrolment_token": token,
+            "enrolment_expires_at": device.enrolment_expires_at,
+            "enrolment_qr": services.enrolment_qr_text(token)}
+
+
+@blp.route("")
+class Devices(MethodView):
+    @blp.arguments(ListArgs, location="query")
+    @blp.response(200, DeviceOutSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """List devices in the caller's scope, with their health"""
+        return page_of(scoped_query(Device, args), pagination_parameters)
+
+    @blp.arguments(DeviceSchema)
+    @blp.response(201, EnrolmentOutSchema)
+    def post(self, data):
+        """Create a device and its one-time enrolment code"""
+        device, token = services.create_device(current_principal(), data)
+        return _enrolment(device, token)
+
+
+@blp.route("/<code>")
+class DeviceByCode(MethodView):
+    @blp.response(200, DeviceOutSchema)
+    def get(self, code):
+        """Read a device and its last reported health"""
+        return visible_one(Device, code, "device")
+
+
+@blp.route("/<code>/enrolment")
+class DeviceEnrolment(MethodView):
+    @blp.response(201, EnrolmentOutSchema)
+    def post(self, code):
+        """Issue a new enrolment code (the device must enrol again)"""
+        device = visible_one(Device, code, "device")
+        return _enrolment(device, services.renew_enrolment(current_principal(), device))
+
+
+@blp.route("/<code>/revoke")
+class DeviceRevoke(MethodView):
+    @blp.arguments(RevokeSchema)
+    @blp.response(200, DeviceOutSchema)
+    def post(self, data, code):
+        """Revoke a device; its token stops working at once"""
+        return services.revoke_device(current_principal(), visible_one(Device, code, "device"),
+                                      data["reason"])
+
+
+@blp.route("/enrol")
+class Enrol(MethodView):
+    decorators = [limiter.limit("20 per minute")]
+
+    @blp.arguments(EnrolSchema)
+    @blp.response(200, DeviceTokenSchema)
+    @blp.doc(security=[])
+    def post(self, data):
+        """Exchange a one-time enrolment token for the device's bearer token
+
+        :raise 401: ``invalid_enrolment``.
+        """
+        device, token = services.enrol_device(data["token"], data["app_version"])
+        return {"device": device.code, "token": token, "server_time": utcnow()}
+
+
+@blp.route("/token/rotate")
+class RotateToken(MethodView):
+    @blp.response(200, DeviceTokenSchema)
+    def post(self):
+        """Rotate the calling device's bearer token"""
+        device = services.current_device()
+        return {"device": device.code, "token": services.rotate_device_token(device),
+                "server_time": utcnow()}

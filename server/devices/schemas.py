@@ -1,0 +1,55 @@
+"""Wire shapes of devices and enrolment."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from server.common.schemas import Code
+
+
+class DeviceSchema(ma.Schema):
+    code = Code(required=True)
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    stations = ma.fields.List(Code(), load_default=list, validate=validate.Length(max=5000),
+                              metadata={"description": "Codes of stations it serves"})
+    organisations = ma.fields.List(Code(), load_default=list, validate=validate.Length(max=500),
+                                   metadata={"description": "Codes of organisations it serves "
+                                                            "(with their subtrees)"})
+    notes = ma.fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=2000))
+
+
+class DeviceOutSchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "pending | enrolled | revoked"})
+    stations = ma.fields.Function(lambda d: sorted(s.code for s in d.stations))
+    organisations = ma.fields.Function(lambda d: sorted(o.code for o in d.organisations))
+    person = ma.fields.Function(lambda d: d.person.code if d.person else None)
+    enrolled_at = ma.fields.AwareDateTime(allow_none=True)
+    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+    last_seen_at = ma.fields.AwareDateTime(allow_none=True)
+    last_push_at = ma.fields.AwareDateTime(allow_none=True)
+    app_version = ma.fields.String(allow_none=True)
+    queue_length = ma.fields.Integer(allow_none=True)
+    oldest_queued_at = ma.fields.AwareDateTime(allow_none=True)
+    last_clock_offset_s = ma.fields.Float(allow_none=True)
+
+
+class EnrolmentOutSchema(ma.Schema):
+    device = ma.fields.Nested(DeviceOutSchema)
+    enrolment_token = ma.fields.String(metadata={"description": "Shown once; works once"})
+    enrolment_expires_at = ma.fields.AwareDateTime()
+    enrolment_qr = ma.fields.String(metadata={"description": 'QR text {"v":1,"url":...,"token":...}'})
+
+
+class EnrolSchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    app_version = ma.fields.String(load_default=None, allow_none=True,
+                                   validate=validate.Length(max=40))
+
+
+class DeviceTokenSchema(ma.Schema):
+    device = ma.fields.String(metadata={"description": "The device's code"})
+    token = ma.fields.String(metadata={"description": "Bearer token; store it securely"})
+    server_time = ma.fields.AwareDateTime()

@@ -1,0 +1,97 @@
+"""Areas (geography) and organisations (the party tree), with membership history."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db_types import UTCDateTime, utcnow
+from server.extensions import db
+
+AREA_KINDS = ("city", "district", "street", "community", "estate")
+ORGANISATION_KINDS = (
+    "committee",        # 党委
+    "general_branch",   # 党总支
+    "branch",           # 党支部
+    "group",            # 党小组
+    "joint_branch",     # 联合党支部
+    "temporary",        # 临时党组织
+    "functional",       # 功能型党组织
+    "volunteer_team",   # 志愿服务队
+)
+#: Kinds whose people are counted as "a branch" in reports.
+BRANCH_LIKE_KINDS = ("branch", "joint_branch", "temporary", "functional", "volunteer_team")
+
+
+class TreeNode:
+    """Shared behaviour of the two trees: a materialised path of codes.
+
+    ``path`` is ``/CITY/DISTRICT/.../CODE/`` so a subtree is one prefix match,
+    the same query on SQLite and PostgreSQL.
+    """
+
+    code: Mapped[str]
+    path: Mapped[str]
+
+    def is_within(self, ancestor_path: str) -> bool:
+        return self.path.startswith(ancestor_path)
+
+
+class Area(TreeNode, db.Model):
+    __tablename__ = "area"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable public identifier, e.g. ``SZ-BA-XX``.
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: One of AREA_KINDS.
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    #: Materialised path of codes from the root, ending in this code and "/".
+    path: Mapped[str] = mapped_column(String(1000), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    parent: Mapped[Area | None] = relationship(remote_side=[id])
+
+
+class Organisation(TreeNode, db.Model):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable public identifier, e.g. ``BA-XX-ZB01``.
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: One of ORGANISATION_KINDS.
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    #: The area the organisation sits in, for area-scoped administrators.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    path: Mapped[str] = mapped_column(String(1000), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    parent: Mapped[Organisation | None] = relationship(remote_side=[id])
+    area: Mapped[Area | None] = relationship()
+
+
+class Membership(db.Model):
+    """A person's membership of an organisation over a period of dates.
+
+    Reports credit a session to the branch its person belonged to on the
+    session's local date, so periods are kept, never overwritten.
+    """
+
+    __tablename__ = "membership"
+    __table_args__ = (Index("ix_membership_person_period", "person_id", "started_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    #: First local date (Asia/Shanghai) of the membership.
+    started_on: Mapped[date] = mapped_column(Date)
+    #: Last local date, inclusive; None while current.
+    ended_on: Mapped[date | None] = mapped_column(Date)
+
+    organisation: Mapped[Organisation] = relationship()

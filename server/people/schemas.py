@@ -1,0 +1,58 @@
+"""Wire shapes of people."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from server.common.schemas import Code
+from server.people.models import PERSON_KINDS
+
+phone_validator = validate.Regexp(r"^\+?[0-9 -]{6,20}$", error="not a phone number")
+
+
+class PersonSchema(ma.Schema):
+    code = Code(required=True)
+    name = ma.fields.String(required=True, validate=validate.Length(1, 100))
+    kind = ma.fields.String(required=True, validate=validate.OneOf(PERSON_KINDS))
+    phone = ma.fields.String(load_only=True, load_default=None, allow_none=True,
+                             validate=phone_validator,
+                             metadata={"description": "Stored masked; never returned whole"})
+    volunteer_number = ma.fields.String(load_default=None, allow_none=True,
+                                        validate=validate.Length(max=64))
+    branch = Code(load_default=None, allow_none=True,
+                  metadata={"description": "Code of the person's organisation"})
+    branch_since = ma.fields.Date(load_default=None, allow_none=True,
+                                  metadata={"description": "First day in that branch "
+                                                           "(default: today)"})
+    home_area = Code(load_default=None, allow_none=True,
+                     metadata={"description": "Residential community (双报到)"})
+
+
+class PersonUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=validate.Length(1, 100))
+    kind = ma.fields.String(validate=validate.OneOf(PERSON_KINDS))
+    phone = ma.fields.String(allow_none=True, validate=phone_validator)
+    volunteer_number = ma.fields.String(allow_none=True, validate=validate.Length(max=64))
+    branch = Code(allow_none=True,
+                  metadata={"description": "Move to this organisation (history is kept)"})
+    branch_since = ma.fields.Date(allow_none=True)
+    home_area = Code(allow_none=True)
+    active = ma.fields.Boolean()
+
+
+class MembershipOutSchema(ma.Schema):
+    organisation = ma.fields.Function(lambda m: m.organisation.code)
+    started_on = ma.fields.Date()
+    ended_on = ma.fields.Date(allow_none=True)
+
+
+class PersonOutSchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    phone_masked = ma.fields.String(allow_none=True)
+    volunteer_number = ma.fields.String(allow_none=True)
+    branch = ma.fields.Function(lambda p: p.current_branch.code if p.current_branch else None)
+    home_area = ma.fields.Function(lambda p: p.home_area.code if p.home_area else None)
+    active = ma.fields.Boolean()
+    memberships = ma.fields.List(ma.fields.Nested(MembershipOutSchema))

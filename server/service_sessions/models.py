@@ -1,0 +1,83 @@
+"""Service sessions (derived from events) and the reviews that judge them."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db_types import UTCDateTime, utcnow
+from server.extensions import db
+
+REVIEW_DECISIONS = ("approved", "rejected", "amended")
+
+
+class ServiceSession(db.Model):
+    """A check-in paired (or not) with a check-out.
+
+    Derived data: rebuilt from events whenever events arrive, keyed by the
+    id of its first event so reviews stay attached across rebuilds.
+    """
+
+    __tablename__ = "service_session"
+    __table_args__ = (
+        Index("ix_service_session_local_date", "local_date"),
+        Index("ix_service_session_person_key_at", "person_id", "key_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: event_id of the session's first event; reviews refer to it.
+    key_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id"), index=True)
+    #: effective_at of the first event: where re-pairing can restart from.
+    key_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checkin_event_id: Mapped[str | None] = mapped_column(String(64))
+    checkout_event_id: Mapped[str | None] = mapped_column(String(64))
+    #: Status from pairing alone: ok, open, missing_checkout, too_long,
+    #: orphan_checkout, needs_review.
+    derived_status: Mapped[str] = mapped_column(String(20))
+    derived_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    derived_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Status after review: the derived one, or approved / rejected / amended.
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Sorted comma-separated flags of its events.
+    flags: Mapped[str] = mapped_column(String(200), default="")
+    #: True when a review exists but late events changed the derived times.
+    review_stale: Mapped[bool] = mapped_column(default=False)
+    credited_seconds: Mapped[int] = mapped_column(default=0)
+    pending_seconds: Mapped[int] = mapped_column(default=0)
+    #: Local date (Asia/Shanghai) the session belongs to: that of its start.
+    local_date: Mapped[date] = mapped_column(Date)
+    #: The person's organisation on local_date.
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    person = relationship("Person")
+    station = relationship("Station")
+    activity = relationship("Activity")
+    branch = relationship("Organisation")
+
+
+class Review(db.Model):
+    """A secretary's decision on a session; the latest one per session counts."""
+
+    __tablename__ = "review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_event_id: Mapped[str] = mapped_column(String(64), index=True)
+    #: One of REVIEW_DECISIONS.
+    decision: Mapped[str] = mapped_column(String(10))
+    amended_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    amended_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The derived times the reviewer saw; if they change, the review is stale.
+    based_on_start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    based_on_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User")

@@ -1,0 +1,41 @@
+"""A session's status after review, and the seconds it counts for."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sync.pairing import CREDITED_STATUSES, PENDING_STATUSES
+
+APPROVED, REJECTED, AMENDED = "approved", "rejected", "amended"
+
+
+@dataclass(frozen=True)
+class Judged:
+    status: str
+    start_at: datetime | None
+    end_at: datetime | None
+    review_stale: bool
+    credited_seconds: int
+    pending_seconds: int
+
+
+def judge(derived_status: str, derived_start: datetime | None, derived_end: datetime | None,
+          review) -> Judged:
+    """Combine what pairing derived with the latest review, if it still applies.
+
+    A review applies while the derived times are those the reviewer saw; when
+    late events change them, the session goes back to its derived status
+    (and so to the review queue) with ``review_stale`` set.
+    """
+    status, start, end, stale = derived_status, derived_start, derived_end, False
+    if review is not None:
+        if (review.based_on_start_at, review.based_on_end_at) == (derived_start, derived_end):
+            status = review.decision
+            if review.decision == AMENDED:
+                start, end = review.amended_start_at, review.amended_end_at
+        else:
+            stale = True
+    length = int((end - start).total_seconds()) if start and end else 0
+    credited = length if status in CREDITED_STATUSES or status in (APPROVED, AMENDED) else 0
+    pending = length if status in PENDING_STATUSES else 0
+    return Judged(status, start, end, stale, max(credited, 0), max(pending, 0))

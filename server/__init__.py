@@ -93,12 +93,33 @@ def _serve_api_docs_assets(app: Flask) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record):
-    """WAL and a busy timeout make SQLite a sound embedded default."""
+    """WAL and a busy timeout make SQLite a sound embedded default.
+
+    The driver's own transaction handling is switched off so that SQLAlchemy
+    emits BEGIN itself (savepoints work, see ``_sqlite_begin``).
+    """
     import sqlite3
     if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=15000")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    """Writers take SQLite's write lock up front (BEGIN IMMEDIATE).
+
+    A deferred transaction that reads and then writes fails at once with
+    "database is locked" when another writer committed in between; taking
+    the lock at BEGIN makes writers queue on the busy timeout instead.
+    Only GET requests, which never write, begin deferred.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    from flask import has_request_context, request
+    reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

@@ -62,6 +62,11 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "1") != "0",
         "JSON_AS_ASCII": False,
+        #: werkzeug's method string; scrypt is memory-hard. Tests lower it for speed.
+        "PASSWORD_HASH_METHOD": "scrypt",
+        # Bearer-token APIs need no CSRF token; the console's blueprint checks
+        # it on every form itself (server/console).
+        "WTF_CSRF_CHECK_DEFAULT": False,
     }
     for name in _INT_SETTINGS:
         if name in os.environ:

@@ -17,6 +17,12 @@ from server.extensions import db
 
 
 def install_request_boundary(app: Flask) -> None:
+    @app.before_request
+    def forget_previous_caller():
+        # ``g`` outlives a request when an app context was pushed around it.
+        g.pop("principal", None)
+        g.pop("device", None)
+
     @app.after_request
     def commit_or_roll_back(response):
         if response.status_code < 400:

@@ -24,10 +24,14 @@ LOCKOUT = timedelta(minutes=15)
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
+def _hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
 def create_user(actor: str, data: dict) -> User:
     ensure_code_free(User, data["username"], "user", field="username")
     user = User(username=data["username"], display_name=data["display_name"],
-                password_hash=generate_password_hash(data["password"]))
+                password_hash=_hash_password(data["password"]))
     user.grants = [_grant(g) for g in data.get("grants", [])]
     db.session.add(user)
     record_audit(actor, "create_user", "user", user.username,
@@ -39,7 +43,7 @@ def update_user(actor: str, user: User, data: dict) -> User:
     data = dict(data)
     changes = {}
     if "password" in data:
-        user.password_hash = generate_password_hash(data.pop("password"))
+        user.password_hash = _hash_password(data.pop("password"))
         _revoke_tokens(user)
         changes["password"] = ["***", "***"]
     if "grants" in data:

@@ -46,6 +46,7 @@ class Push(MethodView):
     @blp.response(200, PushResponseSchema)
     @blp.alt_response(400, description="Not JSON, or no events list")
     @blp.alt_response(401, description="Missing or revoked device token")
+    @blp.alt_response(403, description="A device that may not push at all")
     @blp.alt_response(413, description="More events or bytes than the limits in the body")
     @blp.alt_response(429, description="Too many requests; see Retry-After")
     def post(self):
@@ -55,6 +56,8 @@ class Push(MethodView):
         the answer. Re-sending a batch is safe.
         """
         device = current_device()
+        if not device.can_push:
+            raise AppError("push_not_allowed", "This device may only pull.", status=403)
         if (request.content_length or 0) > current_app.config["PUSH_MAX_BYTES"]:
             raise AppError("batch_too_large", "The batch has more bytes than allowed.",
                            status=413, limits=ingest.push_limits())

@@ -36,7 +36,9 @@ class Device(db.Model):
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Set when an administrator revokes the device; its token stops at once.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: A personal phone (issue: volunteers' page) pushes only its person's scans.
+    #: False for devices that only pull (a display, a read-only kiosk): push is 403.
+    can_push: Mapped[bool] = mapped_column(default=True)
+    #: A personal phone (the volunteers' page) pushes only its person's scans.
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,6 +17,8 @@ class DeviceSchema(ma.Schema):
                                                             "(with their subtrees)"})
     notes = ma.fields.String(load_default=None, allow_none=True,
                              validate=validate.Length(max=2000))
+    can_push = ma.fields.Boolean(load_default=True,
+                                 metadata={"description": "False for pull-only devices"})
 
 
 class DeviceOutSchema(ma.Schema):
@@ -26,6 +28,7 @@ class DeviceOutSchema(ma.Schema):
     stations = ma.fields.Function(lambda d: sorted(s.code for s in d.stations))
     organisations = ma.fields.Function(lambda d: sorted(o.code for o in d.organisations))
     person = ma.fields.Function(lambda d: d.person.code if d.person else None)
+    can_push = ma.fields.Boolean()
     enrolled_at = ma.fields.AwareDateTime(allow_none=True)
     revoked_at = ma.fields.AwareDateTime(allow_none=True)
     last_seen_at = ma.fields.AwareDateTime(allow_none=True)

@@ -29,7 +29,8 @@ def create_device(principal: Principal, data: dict) -> tuple[Device, str]:
         raise ValidationFailed("A device needs at least one station or organisation.",
                                {"stations": ["give stations or organisations"]})
     ensure_code_free(Device, data["code"], "device")
-    device = Device(code=data["code"], name=data["name"], notes=data.get("notes"))
+    device = Device(code=data["code"], name=data["name"], notes=data.get("notes"),
+                    can_push=data.get("can_push", True))
     device.stations = [reference(Station, c, "stations", "station") for c in data["stations"]]
     device.organisations = [reference(Organisation, c, "organisations", "organisation")
                             for c in data["organisations"]]

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 42fb33e02ffa
+Revision ID: 1ab106094ec1
 Revises: 
-Create Date: 2026-11-23 15:21:02.026679
+Create Date: 2026-11-23 15:27:56.126539
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '42fb33e02ffa'
+revision = '1ab106094ec1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -146,6 +146,7 @@ def upgrade():
     sa.Column('token_hash', sa.String(length=64), nullable=True),
     sa.Column('enrolled_at', sa.DateTime(), nullable=True),
     sa.Column('revoked_at', sa.DateTime(), nullable=True),
+    sa.Column('can_push', sa.Boolean(), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=True),
     sa.Column('last_seen_at', sa.DateTime(), nullable=True),
     sa.Column('last_push_at', sa.DateTime(), nullable=True),

@@ -27,7 +27,14 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     from server import models  # noqa: F401  (registers every table)
-    from server.extensions import api, csrf, db, limiter, migrate
+    from server.extensions import api, babel, csrf, db, limiter, migrate
+    from server.i18n import DEFAULT, compile_catalogues, select_locale
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = compile_catalogues(app)
+    babel.init_app(app, locale_selector=select_locale)
+    from flask_babel import get_locale
+    app.jinja_env.globals["get_locale"] = get_locale
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
     limiter.init_app(app)
@@ -35,6 +42,8 @@ def create_app(config: dict | None = None) -> Flask:
     api.init_app(app)
 
     _register_blueprints(app, api)
+    from server.public.routes import blp as public_blp
+    app.register_blueprint(public_blp)
     _serve_api_docs_assets(app)
 
     from server.auth.boundary import install_request_boundary
@@ -75,11 +84,12 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.imports.routes import blp as imports_blp
     from server.org.routes import areas_blp, organisations_blp
     from server.people.routes import blp as people_blp
+    from server.qr.routes import blp as qr_blp
     from server.stations.routes import blp as stations_blp
 
     for blueprint in (auth_blp, users_blp, areas_blp, organisations_blp, people_blp,
                       stations_blp, activities_blp, devices_blp, imports_blp, sync_blp,
-                      quarantine_blp):
+                      quarantine_blp, qr_blp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and bound to an app in ``create_app``."""
 from __future__ import annotations
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -15,3 +16,4 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 api = ProblemApi()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 csrf = CSRFProtect()
+babel = Babel()

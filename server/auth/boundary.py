@@ -22,6 +22,7 @@ def install_request_boundary(app: Flask) -> None:
         # ``g`` outlives a request when an app context was pushed around it.
         g.pop("principal", None)
         g.pop("device", None)
+        g.pop("_flask_babel", None)  # flask-babel's cached locale
 
     @app.after_request
     def commit_or_roll_back(response):

@@ -1,0 +1,20 @@
+"""Pages anyone may open: what a phone sees after scanning a station's code."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from server.common.lookup import CODE_PATTERN
+from server.public.services import UNKNOWN, CodeCheck, check_scanned_code
+
+blp = Blueprint("public", __name__)
+
+
+@blp.get("/q/<station_code>")
+def scanned_station(station_code: str):
+    """The landing page of a station QR code (the check-in page builds on it)."""
+    if not CODE_PATTERN.match(station_code):
+        check = CodeCheck(UNKNOWN, None)
+    else:
+        check = check_scanned_code(station_code, request.args)
+    status = 404 if check.status == UNKNOWN else 200
+    return render_template("public/station.html", check=check, code=station_code[:64]), status

@@ -44,6 +44,8 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app, api)
     from server.public.routes import blp as public_blp
     app.register_blueprint(public_blp)
+    from server.health.routes import blp as health_blp
+    app.register_blueprint(health_blp)
     _serve_api_docs_assets(app)
 
     from server.auth.boundary import install_request_boundary

@@ -260,3 +260,22 @@ def test_scan_naming_an_activity_or_at_its_time_counts_as_attendance(client, mak
     activity_id = db.session.scalar(select(Activity.id).where(Activity.code == "ACT-1"))
     assert [s.activity_id for s in _sessions("P-BA-1")] == [activity_id]
     assert [s.activity_id for s in _sessions("P-BA-2")] == [activity_id]
+
+
+def test_too_many_pushes_is_429_with_retry_after(app, client, make_device):
+    from server.extensions import limiter
+    app.config["PUSH_RATE_LIMIT"] = "2 per minute"
+    limiter.enabled = True
+    try:
+        _, token = make_device()
+        statuses = [push(client, token, batch([])).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        response = push(client, token, batch([]))
+        assert response.mimetype == "application/problem+json"
+        assert response.json["code"] == "rate_limited"
+        assert int(response.headers["Retry-After"]) > 0
+        _, other = make_device()
+        assert push(client, other, batch([])).status_code == 200
+    finally:
+        limiter.enabled = False
+        limiter.reset()

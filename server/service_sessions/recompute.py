@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import bindparam, delete, insert, select, union_all, update
+from sqlalchemy.orm import selectinload
 
 from server.activities.models import Activity
 from server.checkins.models import CheckinEvent
+from server.db_types import utcnow
 from server.extensions import db
 from server.people.models import Person
 from server.service_sessions.models import Review, ServiceSession
@@ -33,47 +35,107 @@ def pairing_rules() -> PairingRules:
 
 
 def recompute_people(earliest: dict[int, tuple[datetime, str]]) -> None:
-    """Re-pair each person from just before their earliest changed event.
+    """Re-pair each person from the session before their earliest new event.
+
+    Set-based: a fixed handful of statements per batch, whatever the number
+    of people, each reading only the tail of each person's history.
 
     :param earliest: person id to the ``(effective_at, event_id)`` of the
         earliest event that was added for them.
     """
-    rules = pairing_rules()
-    for person_id in sorted(earliest):
-        _recompute_person(person_id, *earliest[person_id], rules)
+    person_ids = sorted(earliest)
+    # Concurrent pushes for one person must re-pair one after the other, the
+    # later one seeing the earlier one's events; locking the people in id
+    # order (PostgreSQL; SQLite has one writer anyway) gives that, deadlock-free.
+    for start in range(0, len(person_ids), 1000):
+        db.session.execute(select(Person.id).where(
+            Person.id.in_(person_ids[start:start + 1000])).order_by(Person.id).with_for_update())
+    for start in range(0, len(person_ids), _PEOPLE_PER_STATEMENT):
+        chunk = {p: earliest[p][0] for p in person_ids[start:start + _PEOPLE_PER_STATEMENT]}
+        _recompute_chunk(_restart_points(chunk), pairing_rules())
 
 
-def _after(key_at_col, key_id_col, at, event_id):
-    return or_(key_at_col > at, and_(key_at_col == at, key_id_col >= event_id))
+#: People per compound statement (SQLite allows 500 terms in a UNION ALL).
+_PEOPLE_PER_STATEMENT = 200
 
 
-def _recompute_person(person_id: int, at: datetime, event_id: str, rules: PairingRules) -> None:
-    anchor = db.session.execute(
-        select(ServiceSession.key_at, ServiceSession.key_event_id)
-        .where(ServiceSession.person_id == person_id,
-               or_(ServiceSession.key_at < at,
-                   and_(ServiceSession.key_at == at, ServiceSession.key_event_id < event_id)))
-        .order_by(ServiceSession.key_at.desc(), ServiceSession.key_event_id.desc())
-        .limit(1)).first()
-    from_at, from_id = (anchor.key_at, anchor.key_event_id) if anchor else (at, event_id)
+def _restart_points(earliest_at: dict[int, datetime]) -> dict[int, datetime]:
+    """Per person: the first event time of the latest session that starts
+    before their earliest new event, or that event's time if none does.
 
-    rows = db.session.execute(
-        select(CheckinEvent.event_id, CheckinEvent.type, CheckinEvent.station_id,
-               CheckinEvent.effective_at, CheckinEvent.flags, CheckinEvent.activity_id)
-        .where(CheckinEvent.person_id == person_id,
-               _after(CheckinEvent.effective_at, CheckinEvent.event_id, from_at, from_id))).all()
-    records = [EventRecord(id=r.event_id, type=r.type, station=r.station_id,
-                           effective_at=r.effective_at,
-                           flags=frozenset(f for f in r.flags.split(",") if f),
-                           activity=r.activity_id) for r in rows]
-    sessions = pair_events(records, rules)
+    Starting there (including every event at that instant) re-pairs a
+    superset of what changed, which is always correct.
+    """
+    columns = [
+        select(ServiceSession.key_at).where(ServiceSession.person_id == person_id,
+                                            ServiceSession.key_at < at)
+        .order_by(ServiceSession.key_at.desc()).limit(1).scalar_subquery().label(f"a{n}")
+        for n, (person_id, at) in enumerate(earliest_at.items())]
+    anchors = db.session.execute(select(*columns)).one()
+    return {person_id: anchor if anchor is not None else at
+            for (person_id, at), anchor in zip(earliest_at.items(), anchors)}
 
-    db.session.execute(delete(ServiceSession).where(
-        ServiceSession.person_id == person_id,
-        _after(ServiceSession.key_at, ServiceSession.key_event_id, from_at, from_id)))
-    if sessions:
-        db.session.execute(insert(ServiceSession),
-                           _session_rows(db.session.get(Person, person_id), sessions))
+
+def _tails(model, time_column, restart: dict[int, datetime], *columns):
+    """Rows of ``model`` for each person from their restart point on (one UNION ALL)."""
+    parts = [select(*columns).where(model.person_id == person_id, time_column >= at)
+             for person_id, at in restart.items()]
+    return db.session.execute(union_all(*parts) if len(parts) > 1 else parts[0]).all()
+
+
+def _recompute_chunk(restart: dict[int, datetime], rules: PairingRules) -> None:
+    events: dict[int, list[EventRecord]] = {p: [] for p in restart}
+    for r in _tails(CheckinEvent, CheckinEvent.effective_at, restart, CheckinEvent.person_id,
+                    CheckinEvent.event_id, CheckinEvent.type, CheckinEvent.station_id,
+                    CheckinEvent.effective_at, CheckinEvent.flags, CheckinEvent.activity_id):
+        events[r.person_id].append(EventRecord(
+            id=r.event_id, type=r.type, station=r.station_id, effective_at=r.effective_at,
+            flags=frozenset(f for f in r.flags.split(",") if f), activity=r.activity_id))
+    derived = {p: pair_events(evs, rules) for p, evs in events.items()}
+
+    people = {p.id: p for p in db.session.scalars(
+        select(Person).where(Person.id.in_(list(restart)))
+        .options(selectinload(Person.memberships)))}
+    new_rows = {}
+    all_sessions = [s for sessions in derived.values() for s in sessions]
+    reviews = _latest_reviews([s.key_event_id for s in all_sessions])
+    inferred = _infer_activities(all_sessions)
+    for person_id, sessions in derived.items():
+        for row in _session_rows(people[person_id], sessions, reviews, inferred):
+            new_rows[row["key_event_id"]] = row
+
+    stored = {r.key_event_id: r for r in _tails(
+        ServiceSession, ServiceSession.key_at, restart, *_STORED_COLUMNS)}
+    vanished = [stored[k].id for k in stored if k not in new_rows]
+    added = [row for k, row in new_rows.items() if k not in stored]
+    changed = [{"_id": stored[k].id, **row} for k, row in new_rows.items()
+               if k in stored and _differs(stored[k], row)]
+    if vanished:
+        db.session.execute(delete(ServiceSession).where(ServiceSession.id.in_(vanished)))
+    if added:
+        db.session.execute(insert(ServiceSession), added)
+    if changed:
+        now = utcnow()
+        statement = (update(ServiceSession.__table__)
+                     .where(ServiceSession.__table__.c.id == bindparam("b_id"))
+                     .values({**{name: bindparam(f"b_{name}") for name in _COMPARED},
+                              "updated_at": now}))
+        db.session.execute(statement, [{"b_id": row["_id"],
+                                        **{f"b_{k}": row[k] for k in _COMPARED}}
+                                       for row in changed])
+
+
+#: Columns compared to decide whether a stored session needs an update.
+_COMPARED = ("key_at", "person_id", "station_id", "activity_id", "checkin_event_id",
+             "checkout_event_id", "derived_status", "derived_start_at", "derived_end_at",
+             "status", "start_at", "end_at", "review_stale", "flags", "credited_seconds",
+             "pending_seconds", "local_date", "branch_id")
+_STORED_COLUMNS = (ServiceSession.id, ServiceSession.key_event_id,
+                   *(getattr(ServiceSession, name) for name in _COMPARED))
+
+
+def _differs(stored, row: dict) -> bool:
+    return any(getattr(stored, name) != row[name] for name in _COMPARED)
 
 
 def _latest_reviews(key_ids: list[str]) -> dict[str, Review]:
@@ -109,9 +171,7 @@ def _infer_activities(sessions) -> dict[str, int]:
     return found
 
 
-def _session_rows(person: Person, sessions) -> list[dict]:
-    reviews = _latest_reviews([s.key_event_id for s in sessions])
-    inferred = _infer_activities(sessions)
+def _session_rows(person: Person, sessions, reviews: dict, inferred: dict) -> list[dict]:
     rows = []
     for s in sessions:
         judged = judge(s.status, s.start_at, s.end_at, reviews.get(s.key_event_id))

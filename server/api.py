@@ -89,7 +89,27 @@ class ProblemApi(Api):
                       "bytes.")
         if status >= 500:
             log.exception("unhandled error")
-        return problem_response(status, code, detail, data.get("headers"), **extra)
+        headers = dict(data.get("headers") or {})
+        if status == 429:
+            headers.setdefault("Retry-After", str(_retry_after_seconds(error)))
+        return problem_response(status, code, detail, headers, **extra)
+
+
+def _retry_after_seconds(error) -> int:
+    """Seconds until the exceeded rate-limit window resets (at least 1)."""
+    import time
+
+    from server.extensions import limiter
+    try:
+        current = limiter.current_limit
+        if current is not None:
+            return max(1, int(current.reset_at - time.time()) + 1)
+    except RuntimeError:
+        pass
+    limit = getattr(error, "limit", None)
+    if limit is not None:
+        return max(1, int(limit.limit.get_expiry()))
+    return 60
 
 
 def _is_unparseable_json(errors) -> bool:

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask import current_app
 from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from server.checkins.models import CheckinEvent, DeviceSeqRange, QuarantinedEvent
 from server.checkins.resolve import load_context, raw_text, resolve_event
+from server.common.rawsql import in_values
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import AppError
@@ -125,7 +126,7 @@ def record_batch(device: Device, body: bytes) -> dict:
         # Another push stored these ids between our look-up and our insert.
         _sort_out_known(raced, results, batch)
     if quarantine_rows:
-        db.session.execute(insert(QuarantinedEvent), quarantine_rows)
+        db.session.connection().execute(insert(QuarantinedEvent.__table__), quarantine_rows)
 
     missing = _merge_seq_runs(device, [i.seq for i in items if i.seq is not None])
     recompute_people(_earliest_per_person(
@@ -168,12 +169,12 @@ def _sort_out_known(items: list[_Item], results: list, batch: _Batch) -> list[_I
         chunk = ids[start:start + _CHUNK]
         for event_id, hash_ in db.session.execute(
                 select(CheckinEvent.event_id, CheckinEvent.content_hash)
-                .where(CheckinEvent.event_id.in_(chunk))):
+                .where(in_values(CheckinEvent.event_id, chunk))):
             accepted_hash[event_id] = hash_
             held.setdefault(event_id, set()).add(hash_)
         for event_id, hash_ in db.session.execute(
                 select(QuarantinedEvent.event_id, QuarantinedEvent.content_hash)
-                .where(QuarantinedEvent.event_id.in_(chunk))):
+                .where(in_values(QuarantinedEvent.event_id, chunk))):
             held.setdefault(event_id, set()).add(hash_)
 
     fresh = []
@@ -234,15 +235,47 @@ def insert_events(rows: list[dict]) -> set[str]:
     """
     if not rows:
         return set()
-    dialect = db.session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return _copy_insert_events(connection, sorted(rows, key=lambda r: r["event_id"]))
+    table = CheckinEvent.__table__
+    statement = (sqlite.insert(table).on_conflict_do_nothing(index_elements=["event_id"])
+                 .returning(table.c.event_id))
     rows = sorted(rows, key=lambda r: r["event_id"])
     inserted: set[str] = set()
     for start in range(0, len(rows), _CHUNK):
-        statement = (builder(CheckinEvent).on_conflict_do_nothing(index_elements=["event_id"])
-                     .returning(CheckinEvent.event_id))
-        inserted.update(db.session.scalars(statement, rows[start:start + _CHUNK]))
+        inserted.update(connection.execute(statement, rows[start:start + _CHUNK]).scalars())
     return inserted
+
+
+#: Columns of checkin_event that a push writes (all but the serial id).
+_EVENT_COLUMNS = [c.name for c in CheckinEvent.__table__.columns if c.name != "id"]
+
+
+def _copy_insert_events(connection, rows: list[dict]) -> set[str]:
+    """PostgreSQL: COPY into a per-connection staging table, then one
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING (1.7x the plain path,
+    design/perf-notes.md)."""
+    cursor = connection.connection.driver_connection.cursor()
+    columns = ", ".join(_EVENT_COLUMNS)
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS checkin_event_staging "
+                   f"ON COMMIT DELETE ROWS AS SELECT {columns} FROM checkin_event WITH NO DATA")
+    cursor.execute("TRUNCATE checkin_event_staging")
+    with cursor.copy(f"COPY checkin_event_staging ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row[name]) for name in _EVENT_COLUMNS])
+    cursor.execute(f"INSERT INTO checkin_event ({columns}) SELECT {columns} "
+                   "FROM checkin_event_staging ORDER BY event_id "
+                   "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+    inserted = {row[0] for row in cursor.fetchall()}
+    cursor.close()
+    return inserted
+
+
+def _copy_value(value):
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
 
 
 def _lock_and_record_health(device: Device, health: dict, received_at: datetime,

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from server.activities.models import Activity
+from server.common.rawsql import in_values
 from server.devices.models import Device
 from server.extensions import db
 from server.people.models import Person
@@ -85,7 +86,7 @@ def _by_code(model, codes: set[str]) -> dict:
     found = {}
     codes = sorted(codes)
     for start in range(0, len(codes), 500):
-        for obj in db.session.scalars(select(model).where(model.code.in_(codes[start:start + 500]))):
+        for obj in db.session.scalars(select(model).where(in_values(model.code, codes[start:start + 500]))):
             found[obj.code] = obj
     return found
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, insert, select, union_all, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from server.activities.models import Activity
 from server.checkins.models import CheckinEvent
+from server.common.rawsql import RawSql, in_values, read_date, read_time
 from server.db_types import utcnow
 from server.extensions import db
+from server.org.models import Membership
 from server.people.models import Person
 from server.service_sessions.models import Review, ServiceSession
 from server.service_sessions.status import judge
@@ -49,7 +50,7 @@ def recompute_people(earliest: dict[int, tuple[datetime, str]]) -> None:
     # order (PostgreSQL; SQLite has one writer anyway) gives that, deadlock-free.
     for start in range(0, len(person_ids), 1000):
         db.session.execute(select(Person.id).where(
-            Person.id.in_(person_ids[start:start + 1000])).order_by(Person.id).with_for_update())
+            in_values(Person.id, person_ids[start:start + 1000])).order_by(Person.id).with_for_update())
     for start in range(0, len(person_ids), _PEOPLE_PER_STATEMENT):
         chunk = {p: earliest[p][0] for p in person_ids[start:start + _PEOPLE_PER_STATEMENT]}
         _recompute_chunk(_restart_points(chunk), pairing_rules())
@@ -64,63 +65,103 @@ def _restart_points(earliest_at: dict[int, datetime]) -> dict[int, datetime]:
     before their earliest new event, or that event's time if none does.
 
     Starting there (including every event at that instant) re-pairs a
-    superset of what changed, which is always correct.
+    superset of what changed, which is always correct. One statement of
+    indexed look-ups (``person_id, key_at``), one per person; driver-level
+    SQL because building it as hundreds of expression objects cost more
+    than running it.
     """
-    columns = [
-        select(ServiceSession.key_at).where(ServiceSession.person_id == person_id,
-                                            ServiceSession.key_at < at)
-        .order_by(ServiceSession.key_at.desc()).limit(1).scalar_subquery().label(f"a{n}")
-        for n, (person_id, at) in enumerate(earliest_at.items())]
-    anchors = db.session.execute(select(*columns)).one()
-    return {person_id: anchor if anchor is not None else at
-            for (person_id, at), anchor in zip(earliest_at.items(), anchors)}
+    raw = RawSql(db.session.connection())
+    people = list(earliest_at.items())
+    if raw.sqlite:
+        sql = "SELECT " + ", ".join(
+            "(SELECT key_at FROM service_session WHERE person_id = ? "
+            "AND key_at < ? ORDER BY key_at DESC LIMIT 1)" for _ in people)
+        params = [p for person_id, at in people for p in (person_id, raw.time_param(at))]
+        anchors = raw.fetch(sql, params)[0]
+    else:
+        # Two array parameters and a LATERAL look-up per person: psycopg need
+        # not parse a statement with hundreds of placeholders.
+        sql = ("SELECT (SELECT s.key_at FROM service_session s WHERE s.person_id = w.pid "
+               "AND s.key_at < w.t ORDER BY s.key_at DESC LIMIT 1) "
+               "FROM unnest(%s::int[], %s::timestamp[]) WITH ORDINALITY AS w(pid, t, n) "
+               "ORDER BY w.n")
+        anchors = [row[0] for row in raw.fetch(sql, [[p for p, _ in people],
+                                                     [raw.time_param(t) for _, t in people]])]
+    return {person_id: read_time(anchor) if anchor is not None else at
+            for (person_id, at), anchor in zip(people, anchors)}
 
 
-def _tails(model, time_column, restart: dict[int, datetime], *columns):
-    """Rows of ``model`` for each person from their restart point on (one UNION ALL)."""
-    parts = [select(*columns).where(model.person_id == person_id, time_column >= at)
-             for person_id, at in restart.items()]
-    return db.session.execute(union_all(*parts) if len(parts) > 1 else parts[0]).all()
+def _tails(table: str, time_column: str, restart: dict[int, datetime], columns: dict):
+    """Rows of ``table`` for each person from their restart point on, as one
+    UNION ALL of indexed range scans; values converted as ``columns`` says
+    (``"time"``, ``"date"`` or None for as-is)."""
+    raw = RawSql(db.session.connection())
+    people = list(restart.items())
+    if raw.sqlite:
+        select_list = ", ".join(columns)
+        sql = " UNION ALL ".join(
+            f"SELECT {select_list} FROM {table} WHERE person_id = ? AND {time_column} >= ?"
+            for _ in people)
+        params = [p for person_id, at in people for p in (person_id, raw.time_param(at))]
+    else:
+        select_list = ", ".join(f"x.{name}" for name in columns)
+        sql = (f"SELECT {select_list} FROM unnest(%s::int[], %s::timestamp[]) AS w(pid, t) "
+               f"JOIN LATERAL (SELECT * FROM {table} WHERE person_id = w.pid "
+               f"AND {time_column} >= w.t) x ON true")
+        params = [[p for p, _ in people], [raw.time_param(t) for _, t in people]]
+    readers = [{"time": read_time, "date": read_date}.get(kind) for kind in columns.values()]
+    names = list(columns)
+    return [_Row(names, [reader(v) if reader else v for reader, v in zip(readers, row)])
+            for row in raw.fetch(sql, params)]
+
+
+class _Row:
+    """A fetched row with attribute access by column name."""
+
+    __slots__ = ("__dict__",)
+
+    def __init__(self, names, values):
+        self.__dict__.update(zip(names, values))
 
 
 def _recompute_chunk(restart: dict[int, datetime], rules: PairingRules) -> None:
     events: dict[int, list[EventRecord]] = {p: [] for p in restart}
-    for r in _tails(CheckinEvent, CheckinEvent.effective_at, restart, CheckinEvent.person_id,
-                    CheckinEvent.event_id, CheckinEvent.type, CheckinEvent.station_id,
-                    CheckinEvent.effective_at, CheckinEvent.flags, CheckinEvent.activity_id):
+    for r in _tails("checkin_event", "effective_at", restart, _EVENT_COLUMNS):
         events[r.person_id].append(EventRecord(
             id=r.event_id, type=r.type, station=r.station_id, effective_at=r.effective_at,
             flags=frozenset(f for f in r.flags.split(",") if f), activity=r.activity_id))
     derived = {p: pair_events(evs, rules) for p, evs in events.items()}
 
-    people = {p.id: p for p in db.session.scalars(
-        select(Person).where(Person.id.in_(list(restart)))
-        .options(selectinload(Person.memberships)))}
+    memberships = _memberships(list(restart))
     new_rows = {}
     all_sessions = [s for sessions in derived.values() for s in sessions]
     reviews = _latest_reviews([s.key_event_id for s in all_sessions])
     inferred = _infer_activities(all_sessions)
     for person_id, sessions in derived.items():
-        for row in _session_rows(people[person_id], sessions, reviews, inferred):
+        for row in _session_rows(person_id, memberships.get(person_id, []), sessions, reviews,
+                                 inferred):
             new_rows[row["key_event_id"]] = row
 
     stored = {r.key_event_id: r for r in _tails(
-        ServiceSession, ServiceSession.key_at, restart, *_STORED_COLUMNS)}
+        "service_session", "key_at", restart, _STORED_COLUMNS)}
     vanished = [stored[k].id for k in stored if k not in new_rows]
     added = [row for k, row in new_rows.items() if k not in stored]
     changed = [{"_id": stored[k].id, **row} for k, row in new_rows.items()
                if k in stored and _differs(stored[k], row)]
+    # Core statements on the session's connection: the ORM's bulk machinery
+    # cost more than the writes themselves here.
+    connection = db.session.connection()
+    table = ServiceSession.__table__
     if vanished:
-        db.session.execute(delete(ServiceSession).where(ServiceSession.id.in_(vanished)))
+        connection.execute(delete(table).where(table.c.id.in_(vanished)))
     if added:
-        db.session.execute(insert(ServiceSession), added)
+        connection.execute(insert(table), added)
     if changed:
         now = utcnow()
-        statement = (update(ServiceSession.__table__)
-                     .where(ServiceSession.__table__.c.id == bindparam("b_id"))
+        statement = (update(table).where(table.c.id == bindparam("b_id"))
                      .values({**{name: bindparam(f"b_{name}") for name in _COMPARED},
                               "updated_at": now}))
-        db.session.execute(statement, [{"b_id": row["_id"],
+        connection.execute(statement, [{"b_id": row["_id"],
                                         **{f"b_{k}": row[k] for k in _COMPARED}}
                                        for row in changed])
 
@@ -130,17 +171,28 @@ _COMPARED = ("key_at", "person_id", "station_id", "activity_id", "checkin_event_
              "checkout_event_id", "derived_status", "derived_start_at", "derived_end_at",
              "status", "start_at", "end_at", "review_stale", "flags", "credited_seconds",
              "pending_seconds", "local_date", "branch_id")
-_STORED_COLUMNS = (ServiceSession.id, ServiceSession.key_event_id,
-                   *(getattr(ServiceSession, name) for name in _COMPARED))
+_TIME_COLUMNS = {"key_at", "derived_start_at", "derived_end_at", "start_at", "end_at",
+                 "effective_at"}
+
+
+def _kinds(names) -> dict:
+    return {n: "time" if n in _TIME_COLUMNS else "date" if n == "local_date" else None
+            for n in names}
+
+
+_STORED_COLUMNS = _kinds(("id", "key_event_id", *_COMPARED))
+_EVENT_COLUMNS = _kinds(("person_id", "event_id", "type", "station_id", "effective_at", "flags",
+                         "activity_id"))
 
 
 def _differs(stored, row: dict) -> bool:
-    return any(getattr(stored, name) != row[name] for name in _COMPARED)
+    return any(getattr(stored, name) != row[name] for name in _COMPARED
+               if name != "review_stale") or bool(stored.review_stale) != row["review_stale"]
 
 
 def _latest_reviews(key_ids: list[str]) -> dict[str, Review]:
     latest: dict[str, Review] = {}
-    for review in db.session.scalars(select(Review).where(Review.key_event_id.in_(key_ids))
+    for review in db.session.scalars(select(Review).where(in_values(Review.key_event_id, key_ids))
                                      .order_by(Review.created_at, Review.id)):
         latest[review.key_event_id] = review
     return latest
@@ -171,14 +223,33 @@ def _infer_activities(sessions) -> dict[str, int]:
     return found
 
 
-def _session_rows(person: Person, sessions, reviews: dict, inferred: dict) -> list[dict]:
+def _memberships(person_ids: list[int]) -> dict[int, list]:
+    """Membership periods per person, newest first."""
+    found: dict[int, list] = {}
+    for row in db.session.execute(
+            select(Membership.person_id, Membership.organisation_id, Membership.started_on,
+                   Membership.ended_on).where(in_values(Membership.person_id, person_ids))
+            .order_by(Membership.started_on.desc(), Membership.id.desc())):
+        found.setdefault(row.person_id, []).append(row)
+    return found
+
+
+def branch_on(memberships: list, day) -> int | None:
+    """The organisation id a person belonged to on a local date."""
+    for m in memberships:
+        if m.started_on <= day and (m.ended_on is None or day <= m.ended_on):
+            return m.organisation_id
+    return None
+
+
+def _session_rows(person_id: int, memberships: list, sessions, reviews: dict,
+                  inferred: dict) -> list[dict]:
     rows = []
     for s in sessions:
         judged = judge(s.status, s.start_at, s.end_at, reviews.get(s.key_event_id))
         day = local_date(s.key_at)
-        branch = person.branch_on(day)
         rows.append({
-            "key_event_id": s.key_event_id, "key_at": s.key_at, "person_id": person.id,
+            "key_event_id": s.key_event_id, "key_at": s.key_at, "person_id": person_id,
             "station_id": s.station, "activity_id": s.activity or inferred.get(s.key_event_id),
             "checkin_event_id": s.checkin_id, "checkout_event_id": s.checkout_id,
             "derived_status": s.status, "derived_start_at": s.start_at,
@@ -187,7 +258,7 @@ def _session_rows(person: Person, sessions, reviews: dict, inferred: dict) -> li
             "flags": ",".join(sorted(s.flags | ({"repeat_scan"} if s.repeat_ids else set()))),
             "credited_seconds": judged.credited_seconds,
             "pending_seconds": judged.pending_seconds, "local_date": day,
-            "branch_id": branch.id if branch else None,
+            "branch_id": branch_on(memberships, day),
         })
     return rows
 

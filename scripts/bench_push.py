@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Benchmark: push through gunicorn over HTTP, beside a bare insert loop, per database.
+
+    .venv/bin/python scripts/bench_push.py [--backend sqlite|postgresql|both]
+                                           [--events 20000] [--batch 500] [--people 2000]
+
+For each database, in one run:
+1. raw: the driver's executemany of ``INSERT ... ON CONFLICT (event_id) DO
+   NOTHING`` into checkin_event, 500 rows and a commit per batch: the floor;
+2. backlog: one device pushes ``--events`` events in ``--batch``-event
+   batches, one after another, through gunicorn (2 workers): the full
+   pipeline (validation, de-duplication, storage, flags, pairing);
+3. parallel: four devices push another ``--events`` events at once.
+Latency is per batch, measured by the client.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import BENCH_CONFIG, build_world, database  # noqa: E402
+
+from tests.live_server import LiveServer  # noqa: E402
+
+BUSINESS_OFFSET = timezone(timedelta(hours=8))
+
+
+def make_events(people: list[str], stations: list[str], count: int, rng: random.Random,
+                start_seq: int = 1) -> list[dict]:
+    """Check-in/check-out pairs over the last two weeks, in device order."""
+    events = []
+    now = datetime.now(timezone.utc)
+    seq = start_seq
+    while len(events) < count:
+        person = rng.choice(people)
+        station = rng.choice(stations)
+        begins = now - timedelta(minutes=rng.randint(180, 14 * 24 * 60))
+        for kind, at in (("check_in", begins),
+                         ("check_out", begins + timedelta(minutes=rng.choice((60, 90, 120))))):
+            events.append({"id": str(uuid.uuid4()), "seq": seq, "type": kind, "person": person,
+                           "station": station,
+                           "occurred_at": at.astimezone(BUSINESS_OFFSET).isoformat(
+                               timespec="seconds")})
+            seq += 1
+    return events[:count]
+
+
+def batches_of(events: list[dict], size: int) -> list[bytes]:
+    return [json.dumps({"batch_id": str(uuid.uuid4()),
+                        "sent_at": datetime.now(BUSINESS_OFFSET).isoformat(timespec="seconds"),
+                        "events": events[i:i + size]}).encode()
+            for i in range(0, len(events), size)]
+
+
+def post(url: str, token: str, body: bytes) -> float:
+    request = urllib.request.Request(url + "/api/v1/sync/push", data=body, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {token}"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        answer = json.loads(response.read())
+    elapsed = time.perf_counter() - started
+    bad = [r for r in answer["results"] if r["status"] != "accepted"]
+    if bad:
+        raise SystemExit(f"unexpected results: {bad[:3]}")
+    return elapsed
+
+
+def raw_insert_rate(url: str, count: int, batch: int) -> float:
+    """Rows per second of a bare ON CONFLICT DO NOTHING loop into checkin_event."""
+    import sqlalchemy as sa
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        ids = connection.execute(sa.text(
+            "SELECT (SELECT id FROM device LIMIT 1), (SELECT id FROM person LIMIT 1), "
+            "(SELECT id FROM station LIMIT 1)")).one()
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    columns = ("event_id", "device_id", "batch_id", "seq", "type", "person_id", "station_id",
+               "occurred_at", "effective_at", "received_at", "clock_offset_s", "flags",
+               "content_hash", "raw")
+    rows = [(str(uuid.uuid4()), ids[0], "raw", n, "check_in", ids[1], ids[2], now, now, now,
+             0.0, "", "0" * 64, '{"raw":true}') for n in range(count)]
+    postgres = engine.dialect.name == "postgresql"
+    marks = ", ".join(["%s" if postgres else "?"] * len(columns))
+    statement = (f"INSERT INTO checkin_event ({', '.join(columns)}) VALUES ({marks}) "
+                 "ON CONFLICT (event_id) DO NOTHING")
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        started = time.perf_counter()
+        for start in range(0, count, batch):
+            cursor.executemany(statement, rows[start:start + batch])
+            raw.commit()
+        elapsed = time.perf_counter() - started
+        cursor.execute("DELETE FROM checkin_event WHERE batch_id = 'raw'")
+        raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+    return count / elapsed
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def run(backend: str, args) -> None:
+    rng = random.Random(42)
+    with database(backend) as url:
+        world = build_world(url, args.people, stations=20)
+        raw_rate = raw_insert_rate(url, args.events, args.batch)
+        server = LiveServer(url, workers=2, PUSH_RATE_LIMIT="1000000 per minute",
+                            **{k: v for k, v in BENCH_CONFIG.items() if k == "SECRET_KEY"})
+        server.start()
+        try:
+            backlog = batches_of(make_events(world["people"], world["stations"], args.events,
+                                             rng), args.batch)
+            started = time.perf_counter()
+            latencies = [post(server.url, world["token"], body) for body in backlog]
+            backlog_s = time.perf_counter() - started
+
+            parallel = batches_of(make_events(world["people"], world["stations"], args.events,
+                                              rng, start_seq=args.events + 1), args.batch)
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                parallel_latencies = list(pool.map(
+                    lambda body: post(server.url, world["token"], body), parallel))
+            parallel_s = time.perf_counter() - started
+        finally:
+            server.stop()
+    rate = args.events / backlog_s
+    print(f"\n== {backend} ==")
+    print(f"raw INSERT ON CONFLICT loop    : {raw_rate:9,.0f} events/s")
+    print(f"push, one device, sequential   : {rate:9,.0f} events/s  "
+          f"({rate / raw_rate:.2f} x raw)  p50 {statistics.median(latencies) * 1000:.0f} ms  "
+          f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms per {args.batch}-event batch")
+    print(f"  {args.events}-event backlog synced in {backlog_s:.2f} s")
+    prate = args.events / parallel_s
+    print(f"push, 4 clients at once        : {prate:9,.0f} events/s  "
+          f"({prate / raw_rate:.2f} x raw)  p50 "
+          f"{statistics.median(parallel_latencies) * 1000:.0f} ms  "
+          f"p99 {percentile(parallel_latencies, 0.99) * 1000:.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
+    parser.add_argument("--events", type=int, default=20000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--people", type=int, default=2000)
+    args = parser.parse_args()
+    for backend in (("sqlite", "postgresql") if args.backend == "both" else (args.backend,)):
+        run(backend, args)
+
+
+if __name__ == "__main__":
+    main()

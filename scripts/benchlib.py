@@ -1,0 +1,98 @@
+"""Shared set-up for the benchmark scripts: databases, a small world, a live server."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+
+from server import create_app  # noqa: E402
+from server.extensions import db  # noqa: E402
+
+BENCH_CONFIG = {"SECRET_KEY": "bench-secret-key", "RATELIMIT_ENABLED": False,
+                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+
+
+@contextmanager
+def database(backend: str):
+    """A fresh, migrated database URL for ``backend`` (sqlite | postgresql).
+
+    PostgreSQL comes from BENCH_DATABASE_URL (a server URL; a database is
+    created in it) or a throwaway cluster from the local binaries.
+    """
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{folder}/bench.db"
+            _migrate(url)
+            yield url
+        return
+    from tests.conftest import _fresh_postgres_database
+    from tests.pg_cluster import Cluster, find_pg_bin
+    server_url = os.environ.get("BENCH_DATABASE_URL")
+    cluster = None
+    if not server_url:
+        bin_dir = find_pg_bin()
+        if bin_dir is None:
+            raise SystemExit("no PostgreSQL binaries; set BENCH_DATABASE_URL")
+        cluster = Cluster(bin_dir, durable=True)
+        server_url = cluster.start()
+    try:
+        url = _fresh_postgres_database(server_url, "bench")
+        _migrate(url)
+        yield url
+    finally:
+        if cluster:
+            cluster.stop()
+
+
+def _migrate(url: str) -> None:
+    app = create_app({"DATABASE_URL": url, **BENCH_CONFIG})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def build_world(url: str, people: int, stations: int = 1) -> dict:
+    """A district with one branch per 100 people, ``stations`` stations and an
+    enrolled device covering them; returns codes and the device token."""
+    from server.auth.principal import Principal
+    from server.auth.services import create_user
+    from server.devices.services import create_device, enrol_device
+    from server.org.services import create_area, create_organisation
+    from server.people.services import create_person
+    from server.stations.services import create_station
+
+    app = create_app({"DATABASE_URL": url, **BENCH_CONFIG})
+    with app.app_context():
+        admin = create_user("bench", {"username": "bench", "display_name": "bench",
+                                      "password": "bench-password",
+                                      "grants": [{"role": "admin"}]})
+        db.session.flush()
+        root = Principal.of(admin)
+        create_area(root, {"code": "SZ", "name": "深圳市", "kind": "city", "parent": None})
+        create_organisation(root, {"code": "DW", "name": "区委", "kind": "committee",
+                                   "parent": None, "area": "SZ"})
+        for branch in range((people + 99) // 100):
+            create_organisation(root, {"code": f"ZB{branch}", "name": f"第{branch}支部",
+                                       "kind": "branch", "parent": "DW", "area": "SZ"})
+        station_codes = [f"ST-{n:04d}" for n in range(stations)]
+        for code in station_codes:
+            create_station(root, {"code": code, "name": f"站点{code}", "kind": "warm_bee",
+                                  "area": "SZ", "host_organisation": "DW"})
+        person_codes = [f"P-{n:07d}" for n in range(people)]
+        for n, code in enumerate(person_codes):
+            create_person(root, {"code": code, "name": f"志愿者{n}", "kind": "volunteer",
+                                 "branch": f"ZB{n // 100}", "branch_since": date(2025, 1, 1)})
+        _, enrolment = create_device(root, {"code": "BENCH-TAB", "name": "bench",
+                                            "stations": station_codes, "organisations": []})
+        _, token = enrol_device(enrolment, "bench")
+        db.session.commit()
+        db.engine.dispose()
+    return {"people": person_codes, "stations": station_codes, "token": token}

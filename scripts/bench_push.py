@@ -37,22 +37,22 @@ BUSINESS_OFFSET = timezone(timedelta(hours=8))
 
 def make_events(people: list[str], stations: list[str], count: int, rng: random.Random,
                 start_seq: int = 1) -> list[dict]:
-    """Check-in/check-out pairs over the last two weeks, in device order."""
-    events = []
+    """Check-in/check-out pairs over the last two weeks, queued in time order
+    as a device records them."""
+    pairs = []
     now = datetime.now(timezone.utc)
-    seq = start_seq
-    while len(events) < count:
+    while len(pairs) * 2 < count:
         person = rng.choice(people)
         station = rng.choice(stations)
         begins = now - timedelta(minutes=rng.randint(180, 14 * 24 * 60))
-        for kind, at in (("check_in", begins),
-                         ("check_out", begins + timedelta(minutes=rng.choice((60, 90, 120))))):
-            events.append({"id": str(uuid.uuid4()), "seq": seq, "type": kind, "person": person,
-                           "station": station,
-                           "occurred_at": at.astimezone(BUSINESS_OFFSET).isoformat(
-                               timespec="seconds")})
-            seq += 1
-    return events[:count]
+        pairs.append((begins, "check_in", person, station))
+        pairs.append((begins + timedelta(minutes=rng.choice((60, 90, 120))), "check_out",
+                      person, station))
+    pairs.sort()
+    return [{"id": str(uuid.uuid4()), "seq": start_seq + n, "type": kind, "person": person,
+             "station": station,
+             "occurred_at": at.astimezone(BUSINESS_OFFSET).isoformat(timespec="seconds")}
+            for n, (at, kind, person, station) in enumerate(pairs[:count])]
 
 
 def batches_of(events: list[dict], size: int) -> list[bytes]:

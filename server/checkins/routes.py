@@ -1,7 +1,7 @@
 """Sync push, and the quarantine for administrators."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -64,7 +64,9 @@ class Push(MethodView):
         body = request.get_data(cache=False)
         for attempt in range(3):
             try:
-                return ingest.record_batch(device, body)
+                # Serialised by hand: the answer is plain data, and the schema
+                # (kept above for the OpenAPI description) cost ~15 ms a batch.
+                return jsonify(ingest.record_batch(device, body))
             except DBAPIError as error:
                 if getattr(error.orig, "sqlstate", None) not in _RETRYABLE_SQLSTATES \
                         or attempt == 2:

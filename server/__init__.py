@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     from server import models  # noqa: F401  (registers every table)
+    from server.sync_feed import tracking  # noqa: F401  (records changes for pull)
     from server.extensions import api, babel, csrf, db, limiter, migrate
     from server.i18n import DEFAULT, compile_catalogues, select_locale
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
@@ -87,11 +88,12 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.org.routes import areas_blp, organisations_blp
     from server.people.routes import blp as people_blp
     from server.qr.routes import blp as qr_blp
+    from server.sync_feed.routes import blp as sync_pull_blp
     from server.stations.routes import blp as stations_blp
 
     for blueprint in (auth_blp, users_blp, areas_blp, organisations_blp, people_blp,
                       stations_blp, activities_blp, devices_blp, imports_blp, sync_blp,
-                      quarantine_blp, qr_blp):
+                      quarantine_blp, qr_blp, sync_pull_blp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

@@ -9,3 +9,4 @@ from server.people.models import Person  # noqa: F401
 from server.qr.models import SigningKey  # noqa: F401
 from server.service_sessions.models import Review, ServiceSession  # noqa: F401
 from server.stations.models import Station  # noqa: F401
+from server.sync_feed.models import SyncChange, SyncCounter  # noqa: F401

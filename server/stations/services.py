@@ -29,6 +29,9 @@ def create_station(principal: Principal, data: dict) -> Station:
         raise Forbidden("You may add stations only in your own area or organisation.")
     db.session.add(station)
     record_audit(principal.actor, "create_station", "station", station.code)
+    # Its QR code needs a signing key; make the first one with the first station.
+    from server.qr.keys import active_signing_key
+    active_signing_key()
     from server.checkins.reprocess import reprocess_waiting_for
     db.session.flush()
     reprocess_waiting_for("station", station.code)

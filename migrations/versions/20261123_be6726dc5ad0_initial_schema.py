@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1ab106094ec1
+Revision ID: be6726dc5ad0
 Revises: 
-Create Date: 2026-11-23 15:27:56.126539
+Create Date: 2026-11-23 15:58:59.179760
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '1ab106094ec1'
+revision = 'be6726dc5ad0'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -72,6 +72,24 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_signing_key')),
     sa.UniqueConstraint('key_id', name=op.f('uq_signing_key_key_id'))
     )
+    op.create_table('sync_change',
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('entity', sa.String(length=20), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('changed_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_sync_change'))
+    )
+    with op.batch_alter_table('sync_change', schema=None) as batch_op:
+        batch_op.create_index('ix_sync_change_entity_code', ['entity', 'code'], unique=False)
+
+    op.create_table('sync_counter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('value', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_counter'))
+    )
+    # The one counter row that numbers pull changes in commit order.
+    op.bulk_insert(sa.table('sync_counter', sa.column('id', sa.Integer),
+                            sa.column('value', sa.Integer)), [{'id': 1, 'value': 0}])
     op.create_table('api_token',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -425,6 +443,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_api_token_user_id'))
 
     op.drop_table('api_token')
+    op.drop_table('sync_counter')
+    with op.batch_alter_table('sync_change', schema=None) as batch_op:
+        batch_op.drop_index('ix_sync_change_entity_code')
+
+    op.drop_table('sync_change')
     op.drop_table('signing_key')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entry_object_code'))

@@ -1,0 +1,141 @@
+"""GET /api/v1/sync/pull: scope, paging, changes, deletions, and no skipped change."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from server.extensions import db
+from tests.conftest import auth
+
+
+def pull(client, token, cursor=None, limit=None):
+    query = {k: v for k, v in (("cursor", cursor), ("limit", limit)) if v is not None}
+    response = client.get("/api/v1/sync/pull", query_string=query,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def pull_all(client, token, cursor=None, limit=None):
+    merged = {"stations": {}, "people": {}, "activities": {}, "signing_keys": {}, "deleted": set()}
+    while True:
+        page = pull(client, token, cursor, limit)
+        for kind in ("stations", "people", "activities"):
+            for item in page[kind]:
+                merged[kind][item["code"]] = item
+        for key in page["signing_keys"]:
+            merged["signing_keys"][key["key_id"]] = key
+        for gone in page["deletions"]:
+            merged["deleted"].add((gone["type"], gone["code"]))
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return merged, cursor
+
+
+def test_first_pull_brings_the_devices_scope(client, make_device):
+    _, token = make_device(stations=["ST-BA-1"])
+    data, _ = pull_all(client, token)
+    assert set(data["stations"]) == {"ST-BA-1"}
+    assert data["stations"]["ST-BA-1"]["qr_version"] == 1
+    assert set(data["people"]) == {"P-BA-1", "P-BA-2"}
+    assert data["people"]["P-BA-1"] == {"code": "P-BA-1", "name": "人P-BA-1",
+                                        "kind": "volunteer", "branch": "BA-ZB1"}
+    assert len(data["signing_keys"]) == 1
+    assert ("person", "P-NS-1") in data["deleted"]
+
+
+def test_organisation_device_sees_its_subtree(client, make_device):
+    _, token = make_device(stations=[], organisations=["BA-DW"])
+    data, _ = pull_all(client, token)
+    assert set(data["people"]) == {"P-BA-1", "P-BA-2", "P-BA-3"}
+    assert set(data["stations"]) == {"ST-BA-1"}
+
+
+def test_small_pages_resume_and_add_up_to_one_big_page(client, make_device):
+    _, token = make_device()
+    whole, _ = pull_all(client, token)
+    paged, _ = pull_all(client, token, limit=2)
+    assert paged["people"] == whole["people"] and paged["stations"] == whole["stations"]
+    first = pull(client, token, limit=2)
+    assert first["has_more"] is True
+
+
+def test_later_changes_and_deletions_arrive_after_the_cursor(client, make_device, admin_token):
+    _, token = make_device()
+    _, cursor = pull_all(client, token)
+    assert pull(client, token, cursor)["people"] == []
+    client.patch("/api/v1/people/P-BA-1", headers=auth(admin_token), json={"name": "新名字"})
+    client.patch("/api/v1/people/P-BA-2", headers=auth(admin_token),
+                 json={"branch": "NS-ZB1", "branch_since": "2026-11-01"})
+    client.post("/api/v1/stations/ST-BA-1/qr/reissue", headers=auth(admin_token), json={})
+    changes, cursor = pull_all(client, token, cursor)
+    assert changes["people"]["P-BA-1"]["name"] == "新名字"
+    assert ("person", "P-BA-2") in changes["deleted"]
+    assert changes["stations"]["ST-BA-1"]["qr_version"] == 2
+    assert pull(client, token, cursor) == {**pull(client, token, cursor)}
+    assert pull(client, token, cursor)["people"] == []
+
+
+def test_bad_cursor_is_400(client, make_device):
+    _, token = make_device()
+    response = client.get("/api/v1/sync/pull?cursor=garbage!!",
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400 and response.json["code"] == "invalid_cursor"
+
+
+def test_a_change_numbered_first_but_committed_last_is_not_skipped(app, client, make_device):
+    """Two real transactions interleave: A takes the next number and waits before
+    committing; B changes another station meanwhile. A reader in between sees
+    neither; once both commit it sees both. Numbers follow commit order."""
+    _, token = make_device(stations=["ST-BA-1", "ST-NS-1"])
+    _, cursor = pull_all(client, token)
+    numbered, release = threading.Event(), threading.Event()
+
+    def pause_after_numbering(session):
+        if session.info.get("pause"):
+            numbered.set()
+            release.wait(10)
+
+    event.listen(Session, "before_commit", pause_after_numbering)
+    try:
+        def change(code, name, pause):
+            with app.app_context():
+                from server.common.lookup import by_code
+                from server.stations.models import Station
+                db.session.info["pause"] = pause
+                by_code(Station, code).name = name
+                db.session.commit()
+                db.session.info.pop("pause", None)
+
+        first = threading.Thread(target=change, args=("ST-BA-1", "甲", True))
+        first.start()
+        assert numbered.wait(10)
+        second = threading.Thread(target=change, args=("ST-NS-1", "乙", False))
+        second.start()
+        second.join(0.5)
+        between = pull(client, token, cursor)
+        assert between["stations"] == [] and between["cursor"] == cursor
+        release.set()
+        first.join(10)
+        second.join(10)
+        after, _ = pull_all(client, token, cursor)
+        assert {c: s["name"] for c, s in after["stations"].items()} == {"ST-BA-1": "甲",
+                                                                         "ST-NS-1": "乙"}
+    finally:
+        release.set()
+        event.remove(Session, "before_commit", pause_after_numbering)
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_personal_device_pulls_only_its_person(client, world, limit):
+    from server.devices.services import create_personal_device
+    from server.people.models import Person
+    from server.common.lookup import by_code
+    _, token = create_personal_device(by_code(Person, "P-BA-1"), "PHONE-1", "test")
+    db.session.commit()
+    data, _ = pull_all(client, token, limit=limit)
+    assert set(data["people"]) == {"P-BA-1"}
+    assert set(data["stations"]) == {"ST-BA-1", "ST-NS-1"}

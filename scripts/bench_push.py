@@ -41,7 +41,7 @@ def make_events(people: list[str], stations: list[str], count: int, rng: random.
     as a device records them."""
     pairs = []
     now = datetime.now(timezone.utc)
-    while len(pairs) * 2 < count:
+    while len(pairs) < count:
         person = rng.choice(people)
         station = rng.choice(stations)
         begins = now - timedelta(minutes=rng.randint(180, 14 * 24 * 60))

@@ -80,10 +80,18 @@ class BatchEnvelope:
     device_health: dict = field(default_factory=dict)
 
 
+def canonical_json(raw_event) -> str:
+    """The event as JSON with sorted keys and no spaces: equal content, equal text."""
+    return json.dumps(raw_event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def hash_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def content_hash(raw_event) -> str:
     """SHA-256 of the event's canonical JSON: equal content, equal hash."""
-    canonical = json.dumps(raw_event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hash_text(canonical_json(raw_event))
 
 
 def event_id_of(raw_event) -> str | None:

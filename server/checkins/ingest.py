@@ -20,11 +20,10 @@ from datetime import datetime, timezone
 
 from flask import current_app
 from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import sqlite
 
 from server.checkins.models import CheckinEvent, DeviceSeqRange, QuarantinedEvent
-from server.checkins.resolve import load_context, raw_text, resolve_event
-from server.common.rawsql import in_values
+from server.checkins.resolve import load_context, resolve_event
+from server.common.rawsql import PartialInsert, in_values, write_rows
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import AppError
@@ -32,7 +31,8 @@ from server.extensions import db
 from server.service_sessions.recompute import recompute_people
 from sync.clock import clock_offset_s
 from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, QUARANTINED, EventRejected,
-                           PushedEvent, content_hash, event_id_of, parse_envelope, parse_event)
+                           PushedEvent, canonical_json, event_id_of, hash_text, parse_envelope,
+                           parse_event)
 from sync.seqranges import merge_runs, missing_ranges
 from sync.timeutil import format_rfc3339, parse_rfc3339
 
@@ -46,6 +46,8 @@ class _Item:
     event_id: str | None
     hash: str
     seq: int | None
+    #: Canonical JSON of the event: what is stored as ``raw`` and hashed.
+    text: str = ""
     parsed: PushedEvent | None = None
 
 
@@ -109,7 +111,7 @@ def record_batch(device: Device, body: bytes) -> dict:
                            envelope.batch_id)
         for item in parsed:
             try:
-                accepted_rows.append((item, resolve_event(item.parsed, item.raw, item.hash, ctx)))
+                accepted_rows.append((item, resolve_event(item.parsed, item.text, item.hash, ctx)))
             except EventRejected as rejected:
                 quarantine_rows.append(_quarantine_row(device, envelope.batch_id, item, rejected,
                                                        received_at, offset))
@@ -139,7 +141,9 @@ def _item(index: int, raw) -> _Item:
     seq = raw.get("seq") if isinstance(raw, dict) else None
     if type(seq) is not int or seq < 0 or seq >= 2**53:
         seq = None
-    return _Item(index=index, raw=raw, event_id=event_id_of(raw), hash=content_hash(raw), seq=seq)
+    text = canonical_json(raw)
+    return _Item(index=index, raw=raw, event_id=event_id_of(raw), hash=hash_text(text), seq=seq,
+                 text=text)
 
 
 def _result(item: _Item, status: str, rejected: EventRejected | None = None) -> dict:
@@ -223,7 +227,7 @@ def _quarantine_row(device: Device, batch_id: str, item: _Item, rejected: EventR
             "batch_id": batch_id, "seq": item.seq, "reason": rejected.code,
             "message": rejected.message[:2000], "status": status,
             "missing_code": rejected.missing_code, "content_hash": item.hash,
-            "raw": raw_text(item.raw), "received_at": received_at,
+            "raw": item.text, "received_at": received_at,
             "clock_offset_s": offset}
 
 
@@ -238,14 +242,17 @@ def insert_events(rows: list[dict]) -> set[str]:
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         return _copy_insert_events(connection, sorted(rows, key=lambda r: r["event_id"]))
-    table = CheckinEvent.__table__
-    statement = (sqlite.insert(table).on_conflict_do_nothing(index_elements=["event_id"])
-                 .returning(table.c.event_id))
     rows = sorted(rows, key=lambda r: r["event_id"])
-    inserted: set[str] = set()
-    for start in range(0, len(rows), _CHUNK):
-        inserted.update(connection.execute(statement, rows[start:start + _CHUNK]).scalars())
-    return inserted
+    try:
+        return set(write_rows(connection, CheckinEvent.__table__, rows, returning="event_id",
+                              on_conflict_do_nothing="event_id"))
+    except PartialInsert:
+        # SQLite only: find which rows are ours by their receive time.
+        ids = [r["event_id"] for r in rows]
+        return set(db.session.scalars(select(CheckinEvent.event_id).where(
+            in_values(CheckinEvent.event_id, ids),
+            CheckinEvent.received_at == rows[0]["received_at"],
+            CheckinEvent.device_id == rows[0]["device_id"])))
 
 
 #: Columns of checkin_event that a push writes (all but the serial id).

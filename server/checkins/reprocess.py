@@ -17,7 +17,7 @@ from server.db_types import utcnow
 from server.errors import AppError
 from server.extensions import db
 from server.service_sessions.recompute import recompute_people
-from sync.protocol import EventRejected, content_hash, parse_event
+from sync.protocol import EventRejected, canonical_json, hash_text, parse_event
 
 
 def reprocess_waiting_for(kind: str, code: str) -> int:
@@ -53,7 +53,8 @@ def replay(entry: QuarantinedEvent, actor: str, repaired: dict | None = None) ->
             raise EventRejected("id_reused", "an event with this id counts already")
         ctx = load_context(entry.device, [event], entry.received_at, entry.clock_offset_s,
                            entry.batch_id)
-        row = resolve_event(event, raw, content_hash(raw), ctx)
+        text = canonical_json(raw)
+        row = resolve_event(event, text, hash_text(text), ctx)
     except EventRejected as rejected:
         entry.reason, entry.message = rejected.code, rejected.message
         entry.missing_code = rejected.missing_code

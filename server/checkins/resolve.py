@@ -91,7 +91,7 @@ def _by_code(model, codes: set[str]) -> dict:
     return found
 
 
-def resolve_event(event: PushedEvent, raw, content_hash: str, ctx: Context) -> dict:
+def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Context) -> dict:
     """The checkin_event row for an event that counts.
 
     :raise EventRejected: with the stable reason it cannot count (yet).
@@ -153,9 +153,5 @@ def resolve_event(event: PushedEvent, raw, content_hash: str, ctx: Context) -> d
         "longitude": location.lng if location else None,
         "accuracy_m": location.accuracy_m if location else None,
         "distance_m": distance, "flags": ",".join(sorted(flags)),
-        "content_hash": content_hash, "raw": raw_text(raw),
+        "content_hash": content_hash, "raw": raw_json,
     }
-
-
-def raw_text(raw) -> str:
-    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))

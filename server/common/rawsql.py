@@ -10,8 +10,6 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy.engine import Connection
 
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
-
 
 class RawSql:
     def __init__(self, connection: Connection):
@@ -22,7 +20,29 @@ class RawSql:
 
     def time_param(self, value: datetime):
         naive = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return naive.strftime(_SQLITE_TIME) if self.sqlite else naive
+        # The text SQLAlchemy stores on SQLite ("%Y-%m-%d %H:%M:%S.%f"), made
+        # by isoformat, which is several times faster than strftime.
+        return naive.isoformat(" ", "microseconds") if self.sqlite else naive
+
+    def person_times(self, pairs: list[tuple[int, datetime]]) -> tuple[str, list]:
+        """A FROM item ``w(pid, t, n)`` holding ``pairs`` (n = position), bound as
+        one or two parameters whatever their number: a JSON array on SQLite,
+        arrays on PostgreSQL. The statement text stays the same, so drivers
+        reuse their prepared statement."""
+        if self.sqlite:
+            import json
+            return ("(SELECT value ->> 0 AS pid, value ->> 1 AS t, key AS n "
+                    "FROM json_each(?)) AS w",
+                    [json.dumps([[p, self.time_param(t)] for p, t in pairs])])
+        return ("unnest(%s::int[], %s::timestamp[]) WITH ORDINALITY AS w(pid, t, n)",
+                [[p for p, _ in pairs], [self.time_param(t) for _, t in pairs]])
+
+    def id_list(self, ids: list[int]) -> tuple[str, list]:
+        """A subquery of the integer ``ids``, bound as one parameter."""
+        if self.sqlite:
+            import json
+            return "(SELECT value FROM json_each(?))", [json.dumps(list(ids))]
+        return "(SELECT unnest(%s::int[]))", [list(ids)]
 
     def fetch(self, sql: str, params: list) -> list[tuple]:
         return self.connection.exec_driver_sql(sql, tuple(params)).fetchall()
@@ -56,3 +76,64 @@ def in_values(column, values):
     if db.session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def write_rows(connection: Connection, table, rows: list[dict], *, returning: str | None = None,
+               on_conflict_do_nothing: str | None = None) -> list:
+    """INSERT ``rows`` through the driver's executemany, values converted as the
+    models store them; optionally ``ON CONFLICT (col) DO NOTHING RETURNING col``.
+
+    SQLAlchemy's per-value type processing was a third of a push's cost.
+    """
+    if not rows:
+        return []
+    raw = RawSql(connection)
+    names = list(rows[0])
+    converters = [_converter(raw, table.c[name].type) for name in names]
+    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
+           f"VALUES ({', '.join([raw.mark] * len(names))})")
+    if on_conflict_do_nothing:
+        sql += f" ON CONFLICT ({on_conflict_do_nothing}) DO NOTHING"
+    values = [tuple(convert(row[name]) if convert else row[name]
+                    for name, convert in zip(names, converters)) for row in rows]
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        if returning is None:
+            cursor.executemany(sql, values)
+            return []
+        sql += f" RETURNING {returning}"
+        found = []
+        if raw.sqlite:
+            # sqlite3's executemany cannot return rows. The caller holds
+            # SQLite's write lock (BEGIN IMMEDIATE), so when every row went in
+            # they are all new; otherwise ask row by row (rare: replays).
+            cursor.executemany(sql.rsplit(" RETURNING", 1)[0], values)
+            if cursor.rowcount == len(values):
+                return [row[returning] for row in rows]
+            raise PartialInsert()
+        else:
+            cursor.executemany(sql, values, returning=True)
+            while True:
+                found.extend(row[0] for row in cursor.fetchall())
+                if not cursor.nextset():
+                    break
+        return found
+    finally:
+        cursor.close()
+
+
+class PartialInsert(Exception):
+    """Some rows of a SQLite bulk insert were already there."""
+
+
+def _converter(raw: RawSql, type_):
+    from sqlalchemy import Boolean, Date
+
+    from server.db_types import UTCDateTime
+    if isinstance(type_, UTCDateTime):
+        return lambda v: None if v is None else raw.time_param(v)
+    if isinstance(type_, Date) and raw.sqlite:
+        return lambda v: None if v is None else v.isoformat()
+    if isinstance(type_, Boolean) and raw.sqlite:
+        return lambda v: None if v is None else int(v)
+    return None

@@ -8,14 +8,15 @@ gives the same sessions as re-pairing everything.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from server.activities.models import Activity
 from server.checkins.models import CheckinEvent
-from server.common.rawsql import RawSql, in_values, read_date, read_time
+from server.common.rawsql import RawSql, in_values, read_date, read_time, write_rows
 from server.db_types import utcnow
 from server.extensions import db
 from server.org.models import Membership
@@ -72,21 +73,10 @@ def _restart_points(earliest_at: dict[int, datetime]) -> dict[int, datetime]:
     """
     raw = RawSql(db.session.connection())
     people = list(earliest_at.items())
-    if raw.sqlite:
-        sql = "SELECT " + ", ".join(
-            "(SELECT key_at FROM service_session WHERE person_id = ? "
-            "AND key_at < ? ORDER BY key_at DESC LIMIT 1)" for _ in people)
-        params = [p for person_id, at in people for p in (person_id, raw.time_param(at))]
-        anchors = raw.fetch(sql, params)[0]
-    else:
-        # Two array parameters and a LATERAL look-up per person: psycopg need
-        # not parse a statement with hundreds of placeholders.
-        sql = ("SELECT (SELECT s.key_at FROM service_session s WHERE s.person_id = w.pid "
-               "AND s.key_at < w.t ORDER BY s.key_at DESC LIMIT 1) "
-               "FROM unnest(%s::int[], %s::timestamp[]) WITH ORDINALITY AS w(pid, t, n) "
-               "ORDER BY w.n")
-        anchors = [row[0] for row in raw.fetch(sql, [[p for p, _ in people],
-                                                     [raw.time_param(t) for _, t in people]])]
+    source, params = raw.person_times(people)
+    sql = ("SELECT (SELECT s.key_at FROM service_session s WHERE s.person_id = w.pid "
+           f"AND s.key_at < w.t ORDER BY s.key_at DESC LIMIT 1) FROM {source} ORDER BY w.n")
+    anchors = [row[0] for row in raw.fetch(sql, params)]
     return {person_id: read_time(anchor) if anchor is not None else at
             for (person_id, at), anchor in zip(people, anchors)}
 
@@ -96,19 +86,10 @@ def _tails(table: str, time_column: str, restart: dict[int, datetime], columns: 
     UNION ALL of indexed range scans; values converted as ``columns`` says
     (``"time"``, ``"date"`` or None for as-is)."""
     raw = RawSql(db.session.connection())
-    people = list(restart.items())
-    if raw.sqlite:
-        select_list = ", ".join(columns)
-        sql = " UNION ALL ".join(
-            f"SELECT {select_list} FROM {table} WHERE person_id = ? AND {time_column} >= ?"
-            for _ in people)
-        params = [p for person_id, at in people for p in (person_id, raw.time_param(at))]
-    else:
-        select_list = ", ".join(f"x.{name}" for name in columns)
-        sql = (f"SELECT {select_list} FROM unnest(%s::int[], %s::timestamp[]) AS w(pid, t) "
-               f"JOIN LATERAL (SELECT * FROM {table} WHERE person_id = w.pid "
-               f"AND {time_column} >= w.t) x ON true")
-        params = [[p for p, _ in people], [raw.time_param(t) for _, t in people]]
+    source, params = raw.person_times(list(restart.items()))
+    select_list = ", ".join(f"x.{name}" for name in columns)
+    sql = (f"SELECT {select_list} FROM {source} JOIN {table} x "
+           f"ON x.person_id = w.pid AND x.{time_column} >= w.t")
     readers = [{"time": read_time, "date": read_date}.get(kind) for kind in columns.values()]
     names = list(columns)
     return [_Row(names, [reader(v) if reader else v for reader, v in zip(readers, row)])
@@ -155,7 +136,8 @@ def _recompute_chunk(restart: dict[int, datetime], rules: PairingRules) -> None:
     if vanished:
         connection.execute(delete(table).where(table.c.id.in_(vanished)))
     if added:
-        connection.execute(insert(table), added)
+        now = utcnow()
+        write_rows(connection, table, [{**row, "updated_at": now} for row in added])
     if changed:
         now = utcnow()
         statement = (update(table).where(table.c.id == bindparam("b_id"))
@@ -225,13 +207,21 @@ def _infer_activities(sessions) -> dict[str, int]:
 
 def _memberships(person_ids: list[int]) -> dict[int, list]:
     """Membership periods per person, newest first."""
+    raw = RawSql(db.session.connection())
+    ids, params = raw.id_list(person_ids)
     found: dict[int, list] = {}
-    for row in db.session.execute(
-            select(Membership.person_id, Membership.organisation_id, Membership.started_on,
-                   Membership.ended_on).where(in_values(Membership.person_id, person_ids))
-            .order_by(Membership.started_on.desc(), Membership.id.desc())):
-        found.setdefault(row.person_id, []).append(row)
+    for person_id, organisation_id, started_on, ended_on in raw.fetch(
+            "SELECT person_id, organisation_id, started_on, ended_on FROM membership "
+            f"WHERE person_id IN {ids} ORDER BY started_on DESC, id DESC", params):
+        found.setdefault(person_id, []).append(
+            _Period(organisation_id, read_date(started_on), read_date(ended_on)))
     return found
+
+
+class _Period(NamedTuple):
+    organisation_id: int
+    started_on: date
+    ended_on: date | None
 
 
 def branch_on(memberships: list, day) -> int | None:

@@ -212,3 +212,19 @@ def make_device(app, world):
         return code, token
 
     return make
+
+
+@pytest.fixture
+def live(database_urls, backend):
+    """``live(**options)`` starts a gunicorn on this test's database; all stop at the end."""
+    from tests.live_server import LiveServer
+    servers = []
+
+    def start(**kwargs):
+        server = LiveServer(database_urls(backend), **kwargs).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -22,8 +22,9 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, database_url: str, workers: int = 2, threads: int = 1, **env):
-        self.port = free_port()
+    def __init__(self, database_url: str, workers: int = 2, threads: int = 1,
+                 port: int | None = None, **env):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         self.workers, self.threads = workers, threads

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from server.checkins.models import CheckinEvent
 from server.extensions import db
-from tests.live_server import LiveServer
 from tests.sync_helpers import batch, recent, scan
 from tests.test_incremental_sessions import _full_pairing, _stored_sessions
 
@@ -33,20 +32,6 @@ def _stored_count() -> int:
     count = db.session.scalar(select(func.count()).select_from(CheckinEvent))
     db.session.rollback()
     return count
-
-
-@pytest.fixture
-def live(database_urls, backend):
-    servers = []
-
-    def start(**kwargs) -> LiveServer:
-        server = LiveServer(database_urls(backend), **kwargs).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def test_overlapping_batches_at_once_store_each_event_once(live, make_device):

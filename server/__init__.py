@@ -88,12 +88,14 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.org.routes import areas_blp, organisations_blp
     from server.people.routes import blp as people_blp
     from server.qr.routes import blp as qr_blp
+    from server.reports.routes import blp as reports_blp
+    from server.service_sessions.routes import blp as sessions_blp
     from server.sync_feed.routes import blp as sync_pull_blp
     from server.stations.routes import blp as stations_blp
 
     for blueprint in (auth_blp, users_blp, areas_blp, organisations_blp, people_blp,
                       stations_blp, activities_blp, devices_blp, imports_blp, sync_blp,
-                      quarantine_blp, qr_blp, sync_pull_blp):
+                      quarantine_blp, qr_blp, sync_pull_blp, sessions_blp, reports_blp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

@@ -1,0 +1,63 @@
+"""CSV and XLSX of report rows, safe to open in a spreadsheet."""
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.worksheet.page import PageMargins
+
+COLUMNS = [("code", "编码"), ("name", "名称"), ("credited_hours", "认定服务时长(小时)"),
+           ("pending_hours", "待审核时长(小时)"), ("sessions", "服务次数"), ("people", "人数")]
+#: A cell starting with one of these would be run as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _with_hours(rows: list[dict]) -> list[dict]:
+    return [{**r, "credited_hours": round(r["credited_seconds"] / 3600, 2),
+             "pending_hours": round(r["pending_seconds"] / 3600, 2)} for r in rows]
+
+
+def _safe(value):
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def to_csv(rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([zh for _, zh in COLUMNS])
+    for row in _with_hours(rows):
+        writer.writerow([_safe(row[key]) for key, _ in COLUMNS])
+    # UTF-8 with BOM so that Excel on Windows reads the Chinese.
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(rows: list[dict], title: str) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "服务时长"
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([zh for _, zh in COLUMNS])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center")
+    for row in _with_hours(rows):
+        sheet.append([row[key] for key, _ in COLUMNS])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                # Text stays text: openpyxl would store "=..." as a formula.
+                cell.data_type = "s"
+    for letter, width in zip("ABCDEF", (18, 32, 20, 20, 12, 10)):
+        sheet.column_dimensions[letter].width = width
+    sheet.print_title_rows = "2:2"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_margins = PageMargins(left=0.5, right=0.5, top=0.75, bottom=0.75)
+    sheet.oddFooter.center.text = "第 &P 页 / 共 &N 页 · 草稿，须经组织盖章确认"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,116 @@
+"""Service hours: credited and pending seconds, sessions and people, grouped
+by branch, person, station or area, optionally rolled up the trees.
+
+A session belongs to the local date of its start and to the branch its
+person belonged to on that date (both stored on the session). Rejected
+sessions count nowhere.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+from sqlalchemy import and_, func, or_, select, true
+
+from server.auth.policy import visible
+from server.auth.principal import Principal
+from server.errors import ValidationFailed
+from server.extensions import db
+from server.org.models import Area, Organisation
+from server.people.models import Person
+from server.service_sessions.models import ServiceSession
+from server.stations.models import Station
+
+GROUPS = ("branch", "person", "station", "area")
+
+
+def period_of(args: dict) -> tuple[date, date]:
+    """``from``/``to``, or ``month`` (2026-11), ``quarter`` (2026-Q4), ``year`` (2026).
+
+    :raise ValidationFailed: ``invalid_period``.
+    """
+    try:
+        if args.get("month"):
+            year, month = (int(x) for x in args["month"].split("-"))
+            return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+        if args.get("quarter"):
+            year, q = args["quarter"].upper().split("-Q")
+            first = (int(q) - 1) * 3 + 1
+            last = first + 2
+            return (date(int(year), first, 1),
+                    date(int(year), last, calendar.monthrange(int(year), last)[1]))
+        if args.get("year"):
+            return date(int(args["year"]), 1, 1), date(int(args["year"]), 12, 31)
+    except (ValueError, TypeError):
+        raise ValidationFailed("Give month as 2026-11, quarter as 2026-Q4, year as 2026.",
+                               {"period": ["unreadable"]}, code="invalid_period")
+    start, end = args.get("date_from"), args.get("date_to")
+    if not start or not end:
+        raise ValidationFailed("Give from and to, or month, quarter or year.",
+                               {"from": ["required"]}, code="invalid_period")
+    if end < start or (end - start).days > 366 * 3:
+        raise ValidationFailed("The period must run forwards and span at most three years.",
+                               {"to": ["out of range"]}, code="invalid_period")
+    return start, end
+
+
+def _session_scope(principal: Principal):
+    """Sessions the caller may count: of visible branches, or at managed stations."""
+    if principal.is_admin:
+        return true()
+    branch_ok = ServiceSession.branch_id.in_(select(Organisation.id).where(
+        visible(principal, Organisation)))
+    if principal.station_ids:
+        return or_(branch_ok, ServiceSession.station_id.in_(principal.station_ids))
+    return branch_ok
+
+
+def _measures(s=ServiceSession):
+    return (func.coalesce(func.sum(s.credited_seconds), 0).label("credited_seconds"),
+            func.coalesce(func.sum(s.pending_seconds), 0).label("pending_seconds"),
+            func.count(s.id).label("sessions"),
+            func.count(func.distinct(s.person_id)).label("people"))
+
+
+def service_hours(principal: Principal, group_by: str, start: date, end: date,
+                  rollup: bool = False) -> list[dict]:
+    """Rows of ``code``, ``name``, ``credited_seconds``, ``pending_seconds``,
+    ``sessions``, ``people``, ordered by code."""
+    where = and_(ServiceSession.local_date >= start, ServiceSession.local_date <= end,
+                 ServiceSession.status != "rejected", _session_scope(principal))
+    if group_by == "person":
+        query = (select(Person.code, Person.name, *_measures())
+                 .join(Person, Person.id == ServiceSession.person_id)
+                 .where(where).group_by(Person.id, Person.code, Person.name))
+    elif group_by == "station":
+        query = (select(Station.code, Station.name, *_measures())
+                 .join(Station, Station.id == ServiceSession.station_id)
+                 .where(where).group_by(Station.id, Station.code, Station.name))
+    elif group_by == "branch":
+        query = _tree_query(Organisation, ServiceSession.branch_id, where, rollup)
+        query = query.where(visible(principal, Organisation)) if not principal.is_admin \
+            else query
+    else:
+        station_area = select(Station.id, Station.area_id).subquery()
+        query = _tree_query(Area, station_area.c.area_id, where, rollup,
+                            join=(station_area, station_area.c.id == ServiceSession.station_id))
+    return [dict(row._mapping) for row in db.session.execute(query.order_by("code"))]
+
+
+def _tree_query(model, member_column, where, rollup: bool, join=None):
+    """Group by ``model``; with ``rollup`` each node also counts its subtree,
+    matched by materialised path (``substr(member.path, 1, len(node.path))``)."""
+    node = model
+    if not rollup:
+        query = select(node.code, node.name, *_measures()).select_from(ServiceSession)
+        if join is not None:
+            query = query.join(*join)
+        return (query.join(node, node.id == member_column).where(where)
+                .group_by(node.id, node.code, node.name))
+    member = model.__table__.alias("member")
+    query = select(node.code, node.name, *_measures()).select_from(ServiceSession)
+    if join is not None:
+        query = query.join(*join)
+    return (query.join(member, member.c.id == member_column)
+            .join(node, func.substr(member.c.path, 1, func.length(node.path)) == node.path)
+            .where(where).group_by(node.id, node.code, node.name))

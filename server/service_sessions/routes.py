@@ -1,0 +1,91 @@
+"""Sessions: lists for review, one session's evidence, and decisions."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import or_, select
+
+from server.auth.boundary import current_principal
+from server.auth.policy import visible
+from server.common.listing import page_of
+from server.common.lookup import by_code
+from server.errors import NotFound
+from server.extensions import db
+from server.org.models import Organisation
+from server.people.models import Person
+from server.service_sessions import services
+from server.service_sessions.models import ServiceSession
+from server.service_sessions.schemas import ReviewSchema, SessionArgs, SessionOutSchema
+from server.stations.models import Station
+
+blp = Blueprint("sessions", __name__, url_prefix="/sessions",
+                description="Service sessions derived from scans, and their review.")
+
+#: Statuses that wait for a secretary's decision.
+REVIEW_QUEUE = ("missing_checkout", "too_long", "orphan_checkout", "needs_review")
+
+
+def _visible_sessions(principal):
+    return select(ServiceSession).where(
+        ServiceSession.branch_id.in_(select(Organisation.id).where(
+            visible(principal, Organisation))))
+
+
+@blp.route("")
+class Sessions(MethodView):
+    @blp.arguments(SessionArgs, location="query")
+    @blp.response(200, SessionOutSchema(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """List sessions of the caller's organisations, newest first"""
+        principal = current_principal()
+        query = _visible_sessions(principal)
+        if args["person"]:
+            query = query.where(ServiceSession.person_id == by_code(Person, args["person"]).id)
+        if args["station"]:
+            query = query.where(ServiceSession.station_id == by_code(Station, args["station"]).id)
+        if args["branch"]:
+            branch = by_code(Organisation, args["branch"])
+            query = query.where(ServiceSession.branch_id.in_(select(Organisation.id).where(
+                Organisation.path.startswith(branch.path, autoescape=True))))
+        if args["status"]:
+            query = query.where(ServiceSession.status == args["status"])
+        if args["needs_review"]:
+            query = query.where(or_(ServiceSession.status.in_(REVIEW_QUEUE),
+                                    ServiceSession.review_stale.is_(True)))
+        if args["date_from"]:
+            query = query.where(ServiceSession.local_date >= args["date_from"])
+        if args["date_to"]:
+            query = query.where(ServiceSession.local_date <= args["date_to"])
+        query = query.order_by(ServiceSession.key_at.desc(), ServiceSession.id.desc())
+        return page_of(query, pagination_parameters)
+
+
+def _visible_session(key_event_id: str) -> ServiceSession:
+    principal = current_principal()
+    session = services.session_by_id(key_event_id)
+    allowed = db.session.scalar(_visible_sessions(principal).where(
+        ServiceSession.id == session.id).with_only_columns(ServiceSession.id))
+    if allowed is None:
+        raise NotFound("session", key_event_id)
+    return session
+
+
+@blp.route("/<session_id>")
+class SessionById(MethodView):
+    @blp.response(200, SessionOutSchema)
+    def get(self, session_id):
+        """One session
+
+        :raise 404: no such session in the caller's scope.
+        """
+        return _visible_session(session_id)
+
+
+@blp.route("/<session_id>/review")
+class ReviewSession(MethodView):
+    @blp.arguments(ReviewSchema)
+    @blp.response(200, SessionOutSchema)
+    def post(self, data, session_id):
+        """Approve, reject or amend a session (the original is kept, the trail audited)"""
+        return services.review_session(current_principal(), _visible_session(session_id), data)

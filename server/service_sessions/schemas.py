@@ -1,0 +1,62 @@
+"""Wire shapes of sessions and reviews."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate, validates_schema
+
+from server.common.schemas import Code
+
+
+class SessionArgs(ma.Schema):
+    person = Code(load_default=None)
+    station = Code(load_default=None)
+    branch = Code(load_default=None, metadata={"description": "Sessions credited to this "
+                                                              "organisation's subtree"})
+    status = ma.fields.String(load_default=None, validate=validate.Length(max=20))
+    needs_review = ma.fields.Boolean(load_default=False,
+                                     metadata={"description": "Only sessions waiting for a "
+                                                              "decision"})
+    date_from = ma.fields.Date(load_default=None, data_key="from")
+    date_to = ma.fields.Date(load_default=None, data_key="to")
+
+
+class SessionOutSchema(ma.Schema):
+    id = ma.fields.String(attribute="key_event_id",
+                          metadata={"description": "The session's first event id"})
+    person = ma.fields.Function(lambda s: s.person.code)
+    person_name = ma.fields.Function(lambda s: s.person.name)
+    station = ma.fields.Function(lambda s: s.station.code)
+    activity = ma.fields.Function(lambda s: s.activity.code if s.activity else None)
+    branch = ma.fields.Function(lambda s: s.branch.code if s.branch else None)
+    status = ma.fields.String()
+    derived_status = ma.fields.String()
+    start_at = ma.fields.AwareDateTime(allow_none=True)
+    end_at = ma.fields.AwareDateTime(allow_none=True)
+    derived_start_at = ma.fields.AwareDateTime(allow_none=True)
+    derived_end_at = ma.fields.AwareDateTime(allow_none=True)
+    flags = ma.fields.Function(lambda s: [f for f in s.flags.split(",") if f])
+    review_stale = ma.fields.Boolean()
+    credited_seconds = ma.fields.Integer()
+    pending_seconds = ma.fields.Integer()
+    local_date = ma.fields.Date()
+
+
+class ReviewSchema(ma.Schema):
+    decision = ma.fields.String(required=True,
+                                validate=validate.OneOf(["approved", "rejected", "amended"]))
+    reason = ma.fields.String(load_default=None, allow_none=True,
+                              validate=validate.Length(max=2000))
+    start_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    end_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _amendment_is_complete(self, data, **kwargs):
+        if data["decision"] == "amended":
+            if not data.get("start_at") or not data.get("end_at"):
+                raise ma.ValidationError("an amendment needs start_at and end_at", "start_at")
+            if data["end_at"] <= data["start_at"]:
+                raise ma.ValidationError("must be after start_at", "end_at")
+            if not data.get("reason"):
+                raise ma.ValidationError("an amendment needs a reason", "reason")
+        if data["decision"] == "rejected" and not data.get("reason"):
+            raise ma.ValidationError("a rejection needs a reason", "reason")

@@ -1,0 +1,57 @@
+"""Reviewing sessions: approve, reject, amend, with the trail kept."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from server.audit.services import record_audit
+from server.auth.policy import may_manage
+from server.auth.principal import Principal
+from server.errors import Forbidden, NotFound
+from server.extensions import db
+from server.service_sessions.models import Review, ServiceSession
+from server.service_sessions.status import judge
+
+
+def session_by_id(key_event_id: str) -> ServiceSession:
+    session = db.session.scalar(select(ServiceSession).where(
+        ServiceSession.key_event_id == key_event_id))
+    if session is None:
+        raise NotFound("session", key_event_id)
+    return session
+
+
+def may_review(principal: Principal, session: ServiceSession) -> bool:
+    """Whoever manages the session's branch (on its date) may judge it."""
+    return session.branch is not None and may_manage(principal, session.branch)
+
+
+def review_session(principal: Principal, session: ServiceSession, data: dict) -> ServiceSession:
+    """Record a decision; the original derived times stay, the review is added.
+
+    :raise Forbidden: the session's branch is outside the caller's scope.
+    """
+    if not may_review(principal, session):
+        raise Forbidden("You may review only sessions of your own organisations.")
+    review = Review(key_event_id=session.key_event_id, decision=data["decision"],
+                    amended_start_at=data.get("start_at"), amended_end_at=data.get("end_at"),
+                    reason=data.get("reason"), user_id=principal.user.id,
+                    based_on_start_at=session.derived_start_at,
+                    based_on_end_at=session.derived_end_at)
+    db.session.add(review)
+    before = (session.status, session.start_at, session.end_at)
+    judged = judge(session.derived_status, session.derived_start_at, session.derived_end_at,
+                   review)
+    session.status, session.start_at, session.end_at = judged.status, judged.start_at, judged.end_at
+    session.review_stale = judged.review_stale
+    session.credited_seconds, session.pending_seconds = (judged.credited_seconds,
+                                                         judged.pending_seconds)
+    record_audit(principal.actor, f"review_session_{data['decision']}", "session",
+                 session.key_event_id, reason=data.get("reason"), changes={
+                     "status": [before[0], session.status],
+                     "start_at": [_iso(before[1]), _iso(session.start_at)],
+                     "end_at": [_iso(before[2]), _iso(session.end_at)]})
+    return session
+
+
+def _iso(value):
+    return value.isoformat() if value else None

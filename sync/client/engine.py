@@ -30,7 +30,8 @@ class SyncError(Exception):
 class SyncClient:
     def __init__(self, store: LocalStore, transport: HttpTransport | None = None, *,
                  batch_size: int = 500, max_attempts: int = 8, base_delay: float = 0.5,
-                 max_delay: float = 60.0, sleep=time.sleep, rng: random.Random | None = None):
+                 max_delay: float = 60.0, sleep=time.sleep, rng: random.Random | None = None,
+                 clock=None):
         self.store = store
         self.transport = transport or HttpTransport(store.get("base_url") or "",
                                                     store.get("token"))
@@ -39,6 +40,8 @@ class SyncClient:
         self.base_delay, self.max_delay = base_delay, max_delay
         self.sleep = sleep
         self.rng = rng or random.Random()
+        #: The device's clock (a simulator gives wrong ones).
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
 
     # -- enrolment --------------------------------------------------------------------
     @classmethod
@@ -74,7 +77,7 @@ class SyncClient:
             if not events:
                 break
             body = {"batch_id": str(uuid.uuid4()),
-                    "sent_at": format_rfc3339(datetime.now(timezone.utc)),
+                    "sent_at": format_rfc3339(self.clock()),
                     "device": self._health(), "events": events}
             answer = self._with_retries(lambda: self.transport.post_json(
                 "/api/v1/sync/push", body), allow_413=True)

@@ -34,7 +34,9 @@ class LocalStore:
 
     def __init__(self, path: str | Path):
         self.path = str(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        # One device, one store; a caller may hand it to another thread (not share it).
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30,
+                                  check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)

@@ -102,7 +102,7 @@ class SyncClient:
                 "oldest_queued_at": status["oldest_queued_at"]}
 
     # -- pull -------------------------------------------------------------------------
-    def pull(self, limit: int | None = None, max_pages: int | None = None) -> int:
+    def pull(self, limit: int | None = 1000, max_pages: int | None = None) -> int:
         """Pull pages until there are no more (or ``max_pages``); return pages applied."""
         pages = 0
         while max_pages is None or pages < max_pages:

@@ -9,6 +9,8 @@ gives the same sessions as re-pairing everything.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from collections import namedtuple
+from functools import lru_cache
 from typing import NamedTuple
 
 from flask import current_app
@@ -90,19 +92,22 @@ def _tails(table: str, time_column: str, restart: dict[int, datetime], columns: 
     select_list = ", ".join(f"x.{name}" for name in columns)
     sql = (f"SELECT {select_list} FROM {source} JOIN {table} x "
            f"ON x.person_id = w.pid AND x.{time_column} >= w.t")
-    readers = [{"time": read_time, "date": read_date}.get(kind) for kind in columns.values()]
-    names = list(columns)
-    return [_Row(names, [reader(v) if reader else v for reader, v in zip(readers, row)])
-            for row in raw.fetch(sql, params)]
+    row_type = _row_type(tuple(columns))
+    converted = [(i, read_time if kind == "time" else read_date)
+                 for i, kind in enumerate(columns.values()) if kind]
+    rows = []
+    for row in raw.fetch(sql, params):
+        values = list(row)
+        for i, read in converted:
+            values[i] = read(values[i])
+        rows.append(row_type._make(values))
+    return rows
 
 
-class _Row:
-    """A fetched row with attribute access by column name."""
-
-    __slots__ = ("__dict__",)
-
-    def __init__(self, names, values):
-        self.__dict__.update(zip(names, values))
+@lru_cache(maxsize=None)
+def _row_type(names: tuple[str, ...]):
+    """A named tuple for fetched rows: attribute access at tuple cost."""
+    return namedtuple("Row", names)
 
 
 def _recompute_chunk(restart: dict[int, datetime], rules: PairingRules) -> None:

@@ -1,5 +1,5 @@
 """Import every model so that Alembic and the app see one complete metadata."""
-from server.activities.models import Activity  # noqa: F401
+from server.activities.models import Activity, AttendanceLeave  # noqa: F401
 from server.audit.models import AuditEntry  # noqa: F401
 from server.auth.models import ApiToken, RoleGrant, User  # noqa: F401
 from server.checkins.models import CheckinEvent, DeviceSeqRange, QuarantinedEvent  # noqa: F401

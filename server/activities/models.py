@@ -45,3 +45,20 @@ class Activity(db.Model):
 
     organisation = relationship("Organisation")
     station = relationship("Station")
+
+
+class AttendanceLeave(db.Model):
+    """A member excused from a meeting (请假), marked by the secretary with a reason."""
+
+    __tablename__ = "attendance_leave"
+    __table_args__ = (db.UniqueConstraint("activity_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    #: ``user:<name>`` who marked it.
+    marked_by: Mapped[str] = mapped_column(String(100))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    person = relationship("Person")

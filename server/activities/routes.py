@@ -6,7 +6,10 @@ from flask_smorest import Blueprint
 
 from server.activities import services
 from server.activities.models import Activity
-from server.activities.schemas import ActivityOutSchema, ActivitySchema, ActivityUpdateSchema
+from server.activities.attendance import attendance, mark_leave, meetings_in_period
+from server.activities.schemas import (ActivityOutSchema, ActivitySchema, ActivityUpdateSchema,
+                                       AttendanceSchema, AttendanceSummarySchema, LeaveSchema,
+                                       MeetingsArgs)
 from server.auth.boundary import current_principal
 from server.common.listing import page_of, scoped_query, visible_one
 from server.common.schemas import ListArgs
@@ -49,3 +52,35 @@ class ActivityByCode(MethodView):
         """Change an activity"""
         return services.update_activity(current_principal(),
                                         visible_one(Activity, code, "activity"), data)
+
+
+@blp.route("/<code>/attendance")
+class Attendance(MethodView):
+    @blp.response(200, AttendanceSchema)
+    def get(self, code):
+        """Attendance of an activity against its organisation's roster, with quorum"""
+        return attendance(visible_one(Activity, code, "activity"))
+
+
+@blp.route("/<code>/leave")
+class Leave(MethodView):
+    @blp.arguments(LeaveSchema)
+    @blp.response(200, AttendanceSchema)
+    def post(self, data, code):
+        """Mark a member on leave for a meeting, with the reason"""
+        activity = visible_one(Activity, code, "activity")
+        mark_leave(current_principal(), activity, data["person"], data["reason"])
+        return attendance(activity)
+
+
+@blp.route("/meetings")
+class Meetings(MethodView):
+    @blp.arguments(MeetingsArgs, location="query")
+    @blp.response(200, AttendanceSummarySchema(many=True))
+    def get(self, args):
+        """A branch's meetings in a month, each with its attendance figures"""
+        from server.org.models import Organisation
+        from server.reports.services import period_of
+        branch = visible_one(Organisation, args["branch"], "organisation")
+        start, end = period_of({"month": args["month"]})
+        return meetings_in_period(branch, start, end)

@@ -54,3 +54,43 @@ class ActivityOutSchema(ma.Schema):
     host_name = ma.fields.String(allow_none=True)
     recorder_name = ma.fields.String(allow_none=True)
     topic = ma.fields.String(allow_none=True)
+
+
+class LeaveSchema(ma.Schema):
+    person = Code(required=True)
+    reason = ma.fields.String(required=True, validate=validate.Length(1, 500))
+
+
+class AttendeeSchema(ma.Schema):
+    person = ma.fields.String()
+    name = ma.fields.String()
+    state = ma.fields.String(metadata={"description": "present | late | on_leave | absent"})
+    arrived_at = ma.fields.AwareDateTime(allow_none=True)
+    leave_reason = ma.fields.String(allow_none=True)
+
+
+class AttendanceSummarySchema(ma.Schema):
+    activity = ma.fields.String()
+    title = ma.fields.String()
+    kind = ma.fields.String()
+    organisation = ma.fields.String()
+    date = ma.fields.Date()
+    planned_start_at = ma.fields.AwareDateTime()
+    expected = ma.fields.Integer()
+    present = ma.fields.Integer()
+    late = ma.fields.Integer()
+    on_leave = ma.fields.Integer()
+    absent = ma.fields.Integer()
+    attendance_rate = ma.fields.Float(allow_none=True)
+    quorum_rule = ma.fields.String()
+    quorate = ma.fields.Boolean()
+
+
+class AttendanceSchema(AttendanceSummarySchema):
+    people = ma.fields.List(ma.fields.Nested(AttendeeSchema))
+    visitors = ma.fields.List(ma.fields.Dict())
+
+
+class MeetingsArgs(ma.Schema):
+    branch = Code(required=True)
+    month = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))

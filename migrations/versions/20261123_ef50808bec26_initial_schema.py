@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: be6726dc5ad0
+Revision ID: ef50808bec26
 Revises: 
-Create Date: 2026-11-23 15:58:59.179760
+Create Date: 2026-11-23 16:25:03.269748
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'be6726dc5ad0'
+revision = 'ef50808bec26'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -305,6 +305,21 @@ def upgrade():
     with op.batch_alter_table('role_grant', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_role_grant_user_id'), ['user_id'], unique=False)
 
+    op.create_table('attendance_leave',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('activity_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('marked_by', sa.String(length=100), nullable=False),
+    sa.Column('marked_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['activity_id'], ['activity.id'], name=op.f('fk_attendance_leave_activity_id_activity')),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_attendance_leave_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_leave')),
+    sa.UniqueConstraint('activity_id', 'person_id', name=op.f('uq_attendance_leave_activity_id'))
+    )
+    with op.batch_alter_table('attendance_leave', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendance_leave_activity_id'), ['activity_id'], unique=False)
+
     op.create_table('checkin_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.String(length=64), nullable=False),
@@ -398,6 +413,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_checkin_event_activity_id'))
 
     op.drop_table('checkin_event')
+    with op.batch_alter_table('attendance_leave', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attendance_leave_activity_id'))
+
+    op.drop_table('attendance_leave')
     with op.batch_alter_table('role_grant', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_role_grant_user_id'))
 

@@ -267,7 +267,9 @@ def _copy_insert_events(connection, rows: list[dict]) -> set[str]:
     columns = ", ".join(_EVENT_COLUMNS)
     cursor.execute("CREATE TEMP TABLE IF NOT EXISTS checkin_event_staging "
                    f"ON COMMIT DELETE ROWS AS SELECT {columns} FROM checkin_event WITH NO DATA")
-    cursor.execute("TRUNCATE checkin_event_staging")
+    # Empty at the start of every transaction (ON COMMIT DELETE ROWS); a replay
+    # may call this twice in one, so clear it (DELETE: TRUNCATE costs a new file).
+    cursor.execute("DELETE FROM checkin_event_staging")
     with cursor.copy(f"COPY checkin_event_staging ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([_copy_value(row[name]) for name in _EVENT_COLUMNS])

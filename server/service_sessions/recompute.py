@@ -48,16 +48,27 @@ def recompute_people(earliest: dict[int, tuple[datetime, str]]) -> None:
         earliest event that was added for them.
     """
     person_ids = sorted(earliest)
-    # Concurrent pushes for one person must re-pair one after the other, the
-    # later one seeing the earlier one's events; locking the people in id
-    # order (PostgreSQL; SQLite has one writer anyway) gives that, deadlock-free.
-    for start in range(0, len(person_ids), 1000):
-        db.session.execute(select(Person.id).where(
-            in_values(Person.id, person_ids[start:start + 1000])).order_by(Person.id).with_for_update())
+    _lock_people(person_ids)
     for start in range(0, len(person_ids), _PEOPLE_PER_STATEMENT):
         chunk = {p: earliest[p][0] for p in person_ids[start:start + _PEOPLE_PER_STATEMENT]}
         _recompute_chunk(_restart_points(chunk), pairing_rules())
 
+
+def _lock_people(person_ids: list[int]) -> None:
+    """Concurrent pushes for one person must re-pair one after the other, the
+    later one seeing the earlier one's events. PostgreSQL: transaction-scoped
+    advisory locks, taken in id order (no deadlock) and written nowhere (row
+    locks on person cost a tuple write each). SQLite has one writer anyway."""
+    raw = RawSql(db.session.connection())
+    if raw.sqlite:
+        return
+    raw.fetch("SELECT count(pg_advisory_xact_lock(%s, id)) FROM "
+              "(SELECT unnest(%s::int[]) AS id ORDER BY 1) AS people",
+              [_PERSON_LOCK_SPACE, sorted(person_ids)])
+
+
+#: First key of the advisory locks on people (the second is the person id).
+_PERSON_LOCK_SPACE = 7301
 
 #: People per compound statement (SQLite allows 500 terms in a UNION ALL).
 _PEOPLE_PER_STATEMENT = 200

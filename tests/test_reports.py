@@ -186,3 +186,39 @@ def test_report_equals_a_plain_sum_over_random_sessions(client, make_device, adm
     assert {code: [r["credited_seconds"], r["pending_seconds"], r["sessions"], r["people"]]
             for code, r in report.items()} == {
         code: [c, p, n, len(people)] for code, (c, p, n, people) in expected.items()}
+
+
+def test_report_says_whether_devices_may_still_hold_scans(client, make_device, admin_token):
+    _, token = make_device()
+    push(client, token, batch([scan("P-BA-1", "check_in", at("2026-10-20 09:00")),
+                               scan("P-BA-1", "check_out", at("2026-10-20 11:00"))],
+                              device={"queue_length": 40,
+                                      "oldest_queued_at": "2026-10-28T08:00:00+08:00"}))
+    report = client.get("/api/v1/reports/service-hours?month=2026-10",
+                        headers=auth(admin_token)).json
+    [device] = report["completeness"]["devices"]
+    assert device["station"] == "ST-BA-1" and device["queue_length"] == 40
+    assert report["completeness"]["may_change"] is True
+    assert report["completeness"]["oldest_unsynced_scan_at"].startswith("2026-10-28")
+    push(client, token, batch([], device={"queue_length": 0, "oldest_queued_at": None}))
+    october = client.get("/api/v1/reports/service-hours?month=2026-10",
+                         headers=auth(admin_token)).json["completeness"]
+    assert october["may_change"] is False and october["oldest_unsynced_scan_at"] is None
+
+
+def test_person_record_and_draft_certificate(client, make_device, admin_token, tmp_path):
+    from pypdf import PdfReader
+    _, token = make_device()
+    _push_shift(client, token, "P-BA-1", at("2026-11-02 09:00"), 2)
+    _push_shift(client, token, "P-BA-1", at("2026-11-03 09:00"), 13)
+    record = client.get("/api/v1/people/P-BA-1/record?from=2026-11-01&to=2026-11-30",
+                        headers=auth(admin_token)).json
+    assert [s["status"] for s in record["sessions"]] == ["ok", "too_long"]
+    assert record["credited_seconds"] == 7200 and record["pending_seconds"] == 13 * 3600
+    assert record["person"]["name"] == "人P-BA-1"
+    pdf = client.get("/api/v1/people/P-BA-1/record?from=2026-11-01&to=2026-11-30&format=pdf",
+                     headers=auth(admin_token))
+    path = tmp_path / "record.pdf"
+    path.write_bytes(pdf.data)
+    text = PdfReader(path).pages[0].extract_text()
+    assert "志愿服务记录证明" in text and "2.0 小时" in text and "盖章" in text

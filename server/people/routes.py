@@ -1,7 +1,9 @@
 """Administration API for people."""
 from __future__ import annotations
 
+import marshmallow as ma
 from flask.views import MethodView
+from marshmallow import validate
 from flask_smorest import Blueprint
 
 from server.auth.boundary import current_principal
@@ -47,3 +49,51 @@ class PersonByCode(MethodView):
         """Change a person, or move them to another branch from a date"""
         return services.update_person(current_principal(), visible_one(Person, code, "person"),
                                       data)
+
+
+class RecordArgs(ma.Schema):
+    date_from = ma.fields.Date(required=True, data_key="from")
+    date_to = ma.fields.Date(required=True, data_key="to")
+    format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "pdf"]))
+
+
+class RecordSessionSchema(ma.Schema):
+    id = ma.fields.String()
+    date = ma.fields.Date()
+    station = ma.fields.String()
+    station_name = ma.fields.String()
+    activity = ma.fields.String(allow_none=True)
+    organisation = ma.fields.String(allow_none=True)
+    start_at = ma.fields.AwareDateTime(allow_none=True)
+    end_at = ma.fields.AwareDateTime(allow_none=True)
+    status = ma.fields.String()
+    credited_seconds = ma.fields.Integer()
+    pending_seconds = ma.fields.Integer()
+    reviewed_by = ma.fields.String(allow_none=True)
+    review_reason = ma.fields.String(allow_none=True)
+
+
+class RecordSchema(ma.Schema):
+    person = ma.fields.Dict()
+    date_from = ma.fields.Date(data_key="from", attribute="from")
+    date_to = ma.fields.Date(data_key="to", attribute="to")
+    sessions = ma.fields.List(ma.fields.Nested(RecordSessionSchema))
+    credited_seconds = ma.fields.Integer()
+    pending_seconds = ma.fields.Integer()
+
+
+@blp.route("/<code>/record")
+class ServiceRecord(MethodView):
+    @blp.arguments(RecordArgs, location="query")
+    @blp.response(200, RecordSchema)
+    def get(self, args, code):
+        """A person's service record (format=pdf: a draft certificate to seal)"""
+        from flask import Response
+
+        from server.service_sessions.record import record_pdf, service_record
+        record = service_record(visible_one(Person, code, "person"), args["date_from"],
+                                args["date_to"])
+        if args["format"] == "pdf":
+            return Response(record_pdf(record), mimetype="application/pdf", headers={
+                "Content-Disposition": f'inline; filename="record-{code}.pdf"'})
+        return record

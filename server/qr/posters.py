@@ -5,28 +5,17 @@ row of dark modules), so a poster costs little more than encoding its code.
 """
 from __future__ import annotations
 
-import glob
 import io
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from server.common.pdf_fonts import cjk_font
 from server.qr.images import qr_matrix
 
-#: Fonts with Chinese glyphs, embedded in the PDF; the first found is used.
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-)
 LAYOUTS = {"a4": 1, "a5": 2, "a6": 4}
 INSTRUCTIONS = [
     "志愿者、党员扫码签到 / 签退",
@@ -47,26 +36,10 @@ class PosterStation:
     version: int
 
 
-def _font() -> str:
-    """Register and name the CJK font to use."""
-    if "PosterCJK" in pdfmetrics.getRegisteredFontNames():
-        return "PosterCJK"
-    paths = [os.environ.get("POSTER_FONT", "")] + list(FONT_CANDIDATES) + glob.glob(
-        "/usr/share/fonts/**/*CJK*.tt[cf]", recursive=True)
-    for path in paths:
-        if path and os.path.exists(path):
-            pdfmetrics.registerFont(TTFont("PosterCJK", path, subfontIndex=0))
-            return "PosterCJK"
-    # No CJK font installed: a standard CID font the PDF viewer supplies.
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
-
-
 def render_posters(stations: Iterable[PosterStation], layout: str = "a4") -> bytes:
     """One PDF with a poster per station, ``LAYOUTS[layout]`` posters per A4 sheet."""
     per_page = LAYOUTS[layout]
-    font = _font()
+    font = cjk_font()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
     canvas.setTitle("站点签到二维码")

@@ -9,7 +9,7 @@ from marshmallow import validate
 
 from server.auth.boundary import current_principal
 from server.reports import exports
-from server.reports.services import GROUPS, period_of, service_hours
+from server.reports.services import GROUPS, period_of, service_hours, sync_completeness
 
 blp = Blueprint("reports", __name__, url_prefix="/reports",
                 description="Service hours per branch, person, station and area.")
@@ -37,12 +37,30 @@ class ReportRow(ma.Schema):
     people = ma.fields.Integer()
 
 
+class DeviceSyncSchema(ma.Schema):
+    station = ma.fields.String()
+    device = ma.fields.String()
+    last_push_at = ma.fields.AwareDateTime(allow_none=True)
+    queue_length = ma.fields.Integer(allow_none=True)
+    oldest_queued_at = ma.fields.AwareDateTime(allow_none=True)
+    behind = ma.fields.Boolean()
+
+
+class CompletenessSchema(ma.Schema):
+    may_change = ma.fields.Boolean(metadata={"description": "Devices may still hold scans "
+                                                            "of the period"})
+    oldest_unsynced_scan_at = ma.fields.AwareDateTime(allow_none=True)
+    least_recent_push_at = ma.fields.AwareDateTime(allow_none=True)
+    devices = ma.fields.List(ma.fields.Nested(DeviceSyncSchema))
+
+
 class Report(ma.Schema):
     group_by = ma.fields.String()
     date_from = ma.fields.Date(data_key="from")
     date_to = ma.fields.Date(data_key="to")
     rollup = ma.fields.Boolean()
     rows = ma.fields.List(ma.fields.Nested(ReportRow))
+    completeness = ma.fields.Nested(CompletenessSchema)
 
 
 @blp.route("/service-hours")
@@ -55,7 +73,8 @@ class ServiceHours(MethodView):
         rows = service_hours(current_principal(), args["group_by"], start, end, args["rollup"])
         if args["format"] == "json":
             return {"group_by": args["group_by"], "date_from": start, "date_to": end,
-                    "rollup": args["rollup"], "rows": rows}
+                    "rollup": args["rollup"], "rows": rows,
+                    "completeness": sync_completeness(current_principal(), start, end)}
         name = f"service-hours-{args['group_by']}-{start}-{end}"
         if args["format"] == "csv":
             return Response(exports.to_csv(rows), mimetype="text/csv", headers={

@@ -114,3 +114,42 @@ def _tree_query(model, member_column, where, rollup: bool, join=None):
     return (query.join(member, member.c.id == member_column)
             .join(node, func.substr(member.c.path, 1, func.length(node.path)) == node.path)
             .where(where).group_by(node.id, node.code, node.name))
+
+
+def sync_completeness(principal: Principal, start: date, end: date) -> dict:
+    """How far the devices of the stations behind the figures have synced.
+
+    Figures may still change while a device holds scans from before the
+    period's end (it reported an older queued scan), or has not pushed since
+    the period ended.
+    """
+    from datetime import datetime, time, timedelta
+
+    from server.devices.models import Device, device_station
+    from sync.timeutil import BUSINESS_TZ
+    period_end = datetime.combine(end + timedelta(days=1), time.min, BUSINESS_TZ)
+    stations = (select(ServiceSession.station_id).where(
+        ServiceSession.local_date >= start, ServiceSession.local_date <= end,
+        _session_scope(principal)).distinct())
+    rows = db.session.execute(
+        select(Station.code, Device.code.label("device"), Device.last_push_at,
+               Device.queue_length, Device.oldest_queued_at)
+        .join(device_station, device_station.c.station_id == Station.id)
+        .join(Device, Device.id == device_station.c.device_id)
+        .where(Station.id.in_(stations), Device.revoked_at.is_(None))
+        .order_by(Station.code, Device.code)).all()
+    devices = []
+    may_change = False
+    for row in rows:
+        behind = (row.last_push_at is None or row.last_push_at < period_end
+                  or bool(row.queue_length and row.oldest_queued_at
+                          and row.oldest_queued_at < period_end))
+        may_change = may_change or behind
+        devices.append({"station": row.code, "device": row.device,
+                        "last_push_at": row.last_push_at, "queue_length": row.queue_length,
+                        "oldest_queued_at": row.oldest_queued_at, "behind": behind})
+    queued = [d["oldest_queued_at"] for d in devices if d["queue_length"] and d["oldest_queued_at"]]
+    pushes = [d["last_push_at"] for d in devices if d["last_push_at"]]
+    return {"may_change": may_change, "devices": devices,
+            "oldest_unsynced_scan_at": min(queued) if queued else None,
+            "least_recent_push_at": min(pushes) if pushes else None}

@@ -222,3 +222,14 @@ def test_person_record_and_draft_certificate(client, make_device, admin_token, t
     path.write_bytes(pdf.data)
     text = PdfReader(path).pages[0].extract_text()
     assert "志愿服务记录证明" in text and "2.0 小时" in text and "盖章" in text
+
+
+def test_dual_reporting_counts_service_in_the_home_community(client, make_device, admin_token):
+    client.patch("/api/v1/people/P-BA-1", headers=auth(admin_token), json={"home_area": "SZ-NS"})
+    _, token = make_device(stations=["ST-BA-1", "ST-NS-1"])
+    _push_shift(client, token, "P-BA-1", at("2026-11-02 09:00"), 2, station="ST-NS-1")
+    _push_shift(client, token, "P-BA-1", at("2026-11-03 09:00"), 5, station="ST-BA-1")
+    rows = client.get("/api/v1/reports/dual-reporting?branch=BA-DW&quarter=2026-Q4",
+                      headers=auth(admin_token)).json
+    assert [(r["code"], r["home_area"], r["credited_seconds"], r["sessions"]) for r in rows] == [
+        ("P-BA-1", "SZ-NS", 7200, 1)]

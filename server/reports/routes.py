@@ -9,7 +9,11 @@ from marshmallow import validate
 
 from server.auth.boundary import current_principal
 from server.reports import exports
-from server.reports.services import GROUPS, period_of, service_hours, sync_completeness
+from server.common.listing import visible_one
+from server.common.schemas import Code
+from server.org.models import Organisation
+from server.reports.services import (GROUPS, dual_reporting, period_of, service_hours,
+                                     sync_completeness)
 
 blp = Blueprint("reports", __name__, url_prefix="/reports",
                 description="Service hours per branch, person, station and area.")
@@ -86,3 +90,30 @@ class ServiceHours(MethodView):
 
 
 _GROUP_LABELS = {"branch": "组织", "person": "人员", "station": "站点", "area": "区域"}
+
+
+class DualArgs(ma.Schema):
+    branch = Code(required=True)
+    quarter = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{4}-[Qq][1-4]$"),
+                               metadata={"description": "e.g. 2026-Q4"})
+
+
+class DualRow(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    home_area = ma.fields.String()
+    home_area_name = ma.fields.String()
+    credited_seconds = ma.fields.Integer()
+    pending_seconds = ma.fields.Integer()
+    sessions = ma.fields.Integer()
+
+
+@blp.route("/dual-reporting")
+class DualReporting(MethodView):
+    @blp.arguments(DualArgs, location="query")
+    @blp.response(200, DualRow(many=True))
+    def get(self, args):
+        """双报到: members' service in their residential community, for their branch, per quarter"""
+        branch = visible_one(Organisation, args["branch"], "organisation")
+        start, end = period_of({"quarter": args["quarter"]})
+        return dual_reporting(current_principal(), branch, start, end)

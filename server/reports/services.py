@@ -153,3 +153,31 @@ def sync_completeness(principal: Principal, start: date, end: date) -> dict:
     return {"may_change": may_change, "devices": devices,
             "oldest_unsynced_scan_at": min(queued) if queued else None,
             "least_recent_push_at": min(pushes) if pushes else None}
+
+
+def dual_reporting(principal: Principal, branch: Organisation, start: date, end: date) -> list[dict]:
+    """双报到: service that the branch's members did in their residential
+    community (stations in their home area's subtree), for their branch."""
+    home = Area.__table__.alias("home")
+    station_area = Area.__table__.alias("station_area")
+    query = (
+        select(Person.code, Person.name, home.c.code.label("home_area"),
+               home.c.name.label("home_area_name"),
+               func.coalesce(func.sum(ServiceSession.credited_seconds), 0)
+               .label("credited_seconds"),
+               func.coalesce(func.sum(ServiceSession.pending_seconds), 0)
+               .label("pending_seconds"),
+               func.count(ServiceSession.id).label("sessions"))
+        .select_from(ServiceSession)
+        .join(Person, Person.id == ServiceSession.person_id)
+        .join(home, home.c.id == Person.home_area_id)
+        .join(Station, Station.id == ServiceSession.station_id)
+        .join(station_area, station_area.c.id == Station.area_id)
+        .join(Organisation, Organisation.id == ServiceSession.branch_id)
+        .where(func.substr(station_area.c.path, 1, func.length(home.c.path)) == home.c.path,
+               Organisation.path.startswith(branch.path, autoescape=True),
+               ServiceSession.local_date >= start, ServiceSession.local_date <= end,
+               ServiceSession.status != "rejected", _session_scope(principal))
+        .group_by(Person.id, Person.code, Person.name, home.c.code, home.c.name)
+        .order_by(Person.code))
+    return [dict(row._mapping) for row in db.session.execute(query)]

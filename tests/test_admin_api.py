@@ -143,3 +143,13 @@ def test_openapi_and_docs_work_offline(client):
     asset = client.get("/api/docs/assets/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.data) > 100_000
     asset.close()
+
+
+@pytest.mark.parametrize("path", ["/q/ST-BA-1?v=1&k=x&s=y", "/api/v1/areas", "/readyz",
+                                  "/api/openapi.json"])
+def test_security_headers_on_every_kind_of_response(client, world, path):
+    response = client.get(path)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self';" in policy

@@ -160,7 +160,8 @@ def test_413_splits_the_batch_until_it_fits(tmp_path, live, enrolment):
 
 
 def test_429_waits_for_retry_after(tmp_path, live, enrolment):
-    server = live(PUSH_RATE_LIMIT="2 per 2 second")
+    # One worker: the default in-memory limiter store is per process.
+    server = live(workers=1, PUSH_RATE_LIMIT="2 per 2 second")
     waits = []
     client = _enrolled(tmp_path, server, enrolment, batch_size=2)
     client.sleep = lambda s: (waits.append(s), __import__("time").sleep(s))

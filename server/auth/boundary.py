@@ -38,6 +38,16 @@ def install_request_boundary(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(self)")
+        # The interactive API docs (swagger-ui) start from an inline script.
+        scripts = "'self' 'unsafe-inline'" if request.path == "/api/docs" else "'self'"
+        headers.setdefault("Content-Security-Policy",
+                           f"default-src 'self'; script-src {scripts}; "
+                           "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                           "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+                           "form-action 'self'")
+        if request.is_secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
 

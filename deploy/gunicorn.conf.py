@@ -1,0 +1,28 @@
+"""gunicorn settings for production: ``gunicorn -c deploy/gunicorn.conf.py server.wsgi:app``.
+
+App servers are stateless: run as many as needed behind the proxy, all on
+one PostgreSQL, with RATELIMIT_STORAGE_URI pointing at a shared store.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+#: Pushes are database-bound: two processes per core keep both busy.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2))
+worker_class = "sync"
+#: A 2 MiB push of 1,000 events takes well under a second; 60 s is a stuck worker.
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+#: Recycle workers now and then, so no slow leak can grow for weeks.
+max_requests = 5000
+max_requests_jitter = 500
+limit_request_line = 8190
+limit_request_fields = 100
+#: Trust X-Forwarded-* only from the local reverse proxy.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+#: No client address and no query string: they can carry personal data.
+access_log_format = '{"t":"%(t)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"bytes":%(B)s,"ms":%(M)s}'
+errorlog = "-"
+loglevel = "info"

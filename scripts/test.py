@@ -26,6 +26,8 @@ SYSTEM_NEEDS = {
         "/usr/lib/postgresql/*/bin/initdb"),
     "fonts-wqy-microhei": lambda: glob.glob("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
     "poppler-utils": lambda: shutil.which("pdftoppm"),
+    # Browser tests drive Debian's Chromium; no browser is downloaded.
+    "chromium": lambda: shutil.which("chromium"),
 }
 
 

@@ -47,6 +47,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(public_blp)
     from server.health.routes import blp as health_blp
     app.register_blueprint(health_blp)
+    from server.console.login import init_console_login
+    from server.console.routes import blp as console_blp
+    init_console_login(app)
+    app.register_blueprint(console_blp)
     _serve_api_docs_assets(app)
 
     from server.auth.boundary import install_request_boundary

@@ -1,0 +1,166 @@
+"""The branch secretary's console: server-rendered pages over the same services."""
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
+                   render_template, request, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import or_, select
+
+from server.auth.services import authenticate
+from server.checkins.models import CheckinEvent
+from server.console.dashboard import dashboard
+from server.console.forms import AmendForm, ApproveForm, RejectForm, SignInForm, SignOutForm
+from server.console.login import ConsoleUser
+from server.errors import AppError
+from server.extensions import csrf, db, limiter
+from server.reports.services import _session_scope
+from server.service_sessions.models import ServiceSession
+from server.service_sessions.routes import REVIEW_QUEUE
+from server.service_sessions.services import review_session, session_by_id
+from sync.timeutil import BUSINESS_TZ, local_today
+
+blp = Blueprint("console", __name__, url_prefix="/console")
+PAGE_SIZE = 50
+
+
+@blp.before_request
+def check_csrf():
+    """Every state-changing console request carries the form's CSRF token."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+@blp.app_template_filter("local")
+def local_time(value, fmt="%Y-%m-%d %H:%M"):
+    return value.astimezone(BUSINESS_TZ).strftime(fmt) if value else "—"
+
+
+def _principal():
+    return current_user.principal
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@blp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def sign_in():
+    form = SignInForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.username.data, form.password.data)
+        except AppError as error:
+            db.session.rollback()
+            flash(_("Too many failed sign-ins; try again later.") if error.code == "account_locked"
+                  else _("Wrong user name or password."), "error")
+            return render_template("console/sign_in.html", form=form), error.status
+        login_user(ConsoleUser(user))
+        return redirect(url_for("console.home"))
+    return render_template("console/sign_in.html", form=form)
+
+
+@blp.post("/sign-out")
+@login_required
+def sign_out():
+    logout_user()
+    return redirect(url_for("console.sign_in"))
+
+
+@blp.get("/lang/<code>")
+def switch_language(code: str):
+    response = make_response(redirect(request.referrer or url_for("console.home")))
+    if code in ("zh_CN", "en"):
+        response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
+
+
+@blp.get("/")
+@login_required
+def home():
+    return render_template("console/dashboard.html",
+                           figures=dashboard(_principal(), local_today()))
+
+
+@blp.get("/review")
+@login_required
+def review_queue():
+    page = max(1, request.args.get("page", 1, type=int))
+    status = request.args.get("status")
+    query = select(ServiceSession).where(
+        or_(ServiceSession.status.in_(REVIEW_QUEUE), ServiceSession.review_stale.is_(True)),
+        _session_scope(_principal()))
+    if status in REVIEW_QUEUE:
+        query = query.where(ServiceSession.status == status)
+    query = query.order_by(ServiceSession.key_at.desc(), ServiceSession.id.desc())
+    result = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    return render_template("console/review.html", page=result, status=status,
+                           statuses=REVIEW_QUEUE, sign_out=SignOutForm())
+
+
+def _session_in_scope(session_id: str) -> ServiceSession:
+    try:
+        session = session_by_id(session_id)
+    except AppError:
+        abort(404)
+    allowed = db.session.scalar(select(ServiceSession.id).where(
+        ServiceSession.id == session.id, _session_scope(_principal())))
+    if allowed is None:
+        abort(404)
+    return session
+
+
+@blp.get("/sessions/<session_id>")
+@login_required
+def session_page(session_id: str):
+    session = _session_in_scope(session_id)
+    ids = [i for i in (session.checkin_event_id, session.checkout_event_id) if i]
+    events = db.session.scalars(select(CheckinEvent).where(CheckinEvent.event_id.in_(ids))
+                                .order_by(CheckinEvent.effective_at)).all()
+    from server.audit.models import AuditEntry
+    trail = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.object_code == session.key_event_id).order_by(AuditEntry.at)).all()
+    amend = AmendForm()
+    if not amend.is_submitted():
+        amend.start_at.data = (session.start_at or session.end_at).astimezone(
+            BUSINESS_TZ).replace(tzinfo=None, second=0, microsecond=0) if (
+            session.start_at or session.end_at) else None
+        amend.end_at.data = (session.end_at or session.start_at).astimezone(
+            BUSINESS_TZ).replace(tzinfo=None, second=0, microsecond=0) if (
+            session.end_at or session.start_at) else None
+    return render_template("console/session.html", session=session, events=events,
+                           trail=trail, approve=ApproveForm(prefix="a"),
+                           reject=RejectForm(prefix="r"), amend=amend)
+
+
+@blp.post("/sessions/<session_id>/<decision>")
+@login_required
+def decide(session_id: str, decision: str):
+    session = _session_in_scope(session_id)
+    forms = {"approved": ApproveForm(prefix="a"), "rejected": RejectForm(prefix="r"),
+             "amended": AmendForm()}
+    form = forms.get(decision)
+    if form is None:
+        abort(404)
+    if not form.validate_on_submit():
+        flash(_("Please give a reason (and, to amend, the start and end)."), "error")
+        return redirect(url_for("console.session_page", session_id=session_id))
+    data = {"decision": decision, "reason": form.reason.data or None}
+    if decision == "amended":
+        data["start_at"] = form.start_at.data.replace(tzinfo=BUSINESS_TZ)
+        data["end_at"] = form.end_at.data.replace(tzinfo=BUSINESS_TZ)
+        if data["end_at"] <= data["start_at"]:
+            flash(_("The end must be after the start."), "error")
+            return redirect(url_for("console.session_page", session_id=session_id))
+    try:
+        review_session(_principal(), session, data)
+    except AppError:
+        abort(403)
+    flash(_("Saved."), "ok")
+    return redirect(url_for("console.review_queue"))
+
+
+@blp.app_context_processor
+def console_globals():
+    return {"sign_out_form": SignOutForm, "user": getattr(current_user, "user", None)}

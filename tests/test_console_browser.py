@@ -1,0 +1,108 @@
+"""The secretary's console in a real headless Chromium against gunicorn."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from server.extensions import db
+from tests.browser import browser, screenshot, serious_accessibility_violations  # noqa: F401
+from tests.sync_helpers import batch, push, recent, scan
+
+pytestmark = pytest.mark.slow
+
+
+def _user(username, role, scope):
+    from server.auth.services import create_user
+    create_user("test", {"username": username, "display_name": f"{username}书记",
+                         "password": "password-1234", "grants": [{"role": role,
+                                                                  "organisation": scope}]})
+    db.session.commit()
+
+
+def _sign_in(context, server, username):
+    page = context.new_page()
+    page.goto(server.url + "/console/sign-in")
+    page.fill("#username", username)
+    page.fill("#password", "password-1234")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/console/$"))
+    return page
+
+
+def _number(page, selector) -> float:
+    return float(page.inner_text(selector))
+
+
+def test_secretary_amends_a_flagged_session_and_the_dashboard_changes(browser, live, client,
+                                                                      make_device):
+    _, token = make_device()
+    start = recent(20)
+    push(client, token, batch([scan("P-BA-1", "check_in", start),
+                               scan("P-BA-1", "check_out", start + timedelta(hours=14))]))
+    _user("sec-ba", "branch_secretary", "BA-ZB1")
+    _user("sec-ns", "branch_secretary", "NS-ZB1")
+    server = live(SESSION_COOKIE_SECURE="0")
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = _sign_in(context, server, "sec-ba")
+    pending_before = _number(page, "#pending-hours")
+    credited_before = _number(page, "#credited-hours")
+    assert pending_before >= 14 and page.inner_text("#waiting") == "1"
+    screenshot(page, "console-dashboard")
+    assert serious_accessibility_violations(page) == []
+
+    page.click("text=审核")
+    page.wait_for_url(re.compile(r".*/console/review"))
+    screenshot(page, "console-review-queue")
+    assert serious_accessibility_violations(page) == []
+    page.click("text=人P-BA-1")
+    session_url = page.url
+    assert "时长超限" in page.inner_text("#status")
+    screenshot(page, "console-session")
+    assert serious_accessibility_violations(page) == []
+    local_start = start.astimezone(__import__("sync.timeutil").timeutil.BUSINESS_TZ)
+    page.fill("#start_at", local_start.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#end_at", (local_start + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#amend #reason", "忘记签退，实际服务 3 小时")
+    page.click("#amend button[type=submit]")
+    page.wait_for_url(re.compile(r".*/console/review"))
+    assert "已保存" in page.content()
+    page.goto(server.url + "/console/")
+    assert _number(page, "#credited-hours") == pytest.approx(credited_before + 3, abs=0.1)
+    assert _number(page, "#pending-hours") == pytest.approx(pending_before - 14, abs=0.1)
+    page.goto(session_url)
+    assert "忘记签退" in page.content() and "已更正" in page.inner_text("#status")
+
+    # Posting without the form's CSRF token is refused.
+    refused = context.request.post(session_url + "/approved", form={"a-reason": "x"})
+    assert refused.status == 400
+
+    # A secretary of another branch sees neither the session nor its queue entry.
+    other = browser.new_context(locale="zh-CN")
+    other_page = _sign_in(other, server, "sec-ns")
+    assert other_page.goto(session_url).status == 404
+    other_page.goto(server.url + "/console/review")
+    assert "人P-BA-1" not in other_page.content()
+    other.close()
+
+    # English is one click away.
+    page.goto(server.url + "/console/lang/en")
+    assert "Dashboard" in page.content()
+    context.close()
+
+
+def test_sign_in_page_is_accessible_and_wrong_passwords_fail(browser, live, world):
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(server.url + "/console/")
+    assert "/console/sign-in" in page.url
+    assert serious_accessibility_violations(page) == []
+    page.fill("#username", "root")
+    page.fill("#password", "wrong-password")
+    page.click("button[type=submit]")
+    assert "用户名或密码错误" in page.content()
+    screenshot(page, "console-sign-in-phone")
+    context.close()

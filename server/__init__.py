@@ -96,10 +96,12 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.service_sessions.routes import blp as sessions_blp
     from server.sync_feed.routes import blp as sync_pull_blp
     from server.stations.routes import blp as stations_blp
+    from server.volunteer.routes import blp as volunteer_blp
 
     for blueprint in (auth_blp, users_blp, areas_blp, organisations_blp, people_blp,
                       stations_blp, activities_blp, devices_blp, imports_blp, sync_blp,
-                      quarantine_blp, qr_blp, sync_pull_blp, sessions_blp, reports_blp):
+                      quarantine_blp, qr_blp, sync_pull_blp, sessions_blp, reports_blp,
+                      volunteer_blp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

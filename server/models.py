@@ -5,7 +5,7 @@ from server.auth.models import ApiToken, RoleGrant, User  # noqa: F401
 from server.checkins.models import CheckinEvent, DeviceSeqRange, QuarantinedEvent  # noqa: F401
 from server.devices.models import Device  # noqa: F401
 from server.org.models import Area, Membership, Organisation  # noqa: F401
-from server.people.models import Person  # noqa: F401
+from server.people.models import Person, PersonInvitation  # noqa: F401
 from server.qr.models import SigningKey  # noqa: F401
 from server.service_sessions.models import Review, ServiceSession  # noqa: F401
 from server.stations.models import Station  # noqa: F401

@@ -49,3 +49,18 @@ class Person(db.Model):
     def current_branch(self):
         current = [m for m in self.memberships if m.ended_on is None]
         return current[-1].organisation if current else None
+
+
+class PersonInvitation(db.Model):
+    """A one-time code a secretary or station shows a volunteer, to bind a phone."""
+
+    __tablename__ = "person_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    #: SHA-256 of the code; codes are short, so they expire fast and are rate-limited.
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

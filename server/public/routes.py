@@ -1,7 +1,9 @@
 """Pages anyone may open: what a phone sees after scanning a station's code."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from pathlib import Path
+
+from flask import Blueprint, current_app, render_template, request, send_from_directory
 
 from server.common.lookup import CODE_PATTERN
 from server.public.services import UNKNOWN, CodeCheck, check_scanned_code
@@ -18,3 +20,17 @@ def scanned_station(station_code: str):
         check = check_scanned_code(station_code, request.args)
     status = 404 if check.status == UNKNOWN else 200
     return render_template("public/station.html", check=check, code=station_code[:64]), status
+
+
+@blp.get("/app/checkin")
+def checkin_shell():
+    """The page without a station: what the service worker shows offline."""
+    return render_template("public/station.html", check=None, code="")
+
+
+@blp.get("/sw.js")
+def service_worker():
+    """Served from the root so that it controls /q/ pages too."""
+    response = send_from_directory(Path(current_app.static_folder), "sw.js", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ef50808bec26
+Revision ID: fb74cb49664c
 Revises: 
-Create Date: 2026-11-23 16:25:03.269748
+Create Date: 2026-11-23 16:38:37.669234
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'ef50808bec26'
+revision = 'fb74cb49664c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -193,6 +193,20 @@ def upgrade():
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_membership_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index('ix_membership_person_period', ['person_id', 'started_on'], unique=False)
+
+    op.create_table('person_invitation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_person_invitation_person_id_person')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_person_invitation'))
+    )
+    with op.batch_alter_table('person_invitation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_person_invitation_person_id'), ['person_id'], unique=False)
 
     op.create_table('station',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -442,6 +456,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_station_area_id'))
 
     op.drop_table('station')
+    with op.batch_alter_table('person_invitation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_person_invitation_person_id'))
+
+    op.drop_table('person_invitation')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index('ix_membership_person_period')
         batch_op.drop_index(batch_op.f('ix_membership_organisation_id'))

@@ -1,0 +1,146 @@
+/* The volunteer's check-in page: works offline; records first, uploads later. */
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const text = (id) => $(id).textContent;
+
+function stationFromUrl() {
+  const parts = location.pathname.split("/");
+  const code = decodeURIComponent(parts[parts.length - 1] || "");
+  const version = Number(new URLSearchParams(location.search).get("v") || "0");
+  return { code, version, qr: location.href };
+}
+
+async function refreshQueue() {
+  const count = (await queuedScans()).length;
+  $("queue").textContent = count ? text("t-queue").replace("{n}", count) : text("t-queue-empty");
+  return count;
+}
+
+async function nextAction(station) {
+  const last = await getMeta("last_scan");
+  const chosen = await getMeta("chosen_action");
+  if (chosen && chosen.station === station.code) return chosen.type;
+  return last && last.type === "check_in" && last.station === station.code ? "check_out" : "check_in";
+}
+
+async function showAction(station) {
+  const action = await nextAction(station);
+  $("action-label").textContent = text(`t-${action}`);
+  $("record").textContent = text(`t-${action}`);
+  $("record").dataset.action = action;
+}
+
+async function showWarning(station) {
+  const stations = (await getMeta("stations")) || {};
+  const known = stations[station.code];
+  const outdated = known && (station.version < known.qr_version || known.status !== "active");
+  $("offline-warning").hidden = !outdated;
+}
+
+async function showSummary() {
+  const me = await getMeta("me");
+  if (!me) return;
+  $("hours").textContent = text("t-hours").replace("{h}", (me.credited_seconds / 3600).toFixed(1))
+    .replace("{p}", (me.pending_seconds / 3600).toFixed(1));
+  $("recent").replaceChildren(...me.recent.map((s) => {
+    const item = document.createElement("li");
+    const start = s.start_at ? new Date(s.start_at).toLocaleString() : "—";
+    item.textContent = `${s.station} · ${start} · ${(s.credited_seconds / 3600).toFixed(1)} h`;
+    return item;
+  }));
+}
+
+async function syncNow(station) {
+  if (!navigator.onLine) return;
+  try {
+    await pushOnce();
+    await pullReference();
+    const token = await getMeta("token");
+    const response = await fetch("/api/v1/volunteer/me", { headers: { Authorization: `Bearer ${token}` } });
+    if (response.ok) await setMeta("me", await response.json());
+  } catch (error) {
+    // Offline or the server is away: the queue waits for the next chance.
+  }
+  await refreshQueue();
+  await showSummary();
+  if (station) await showWarning(station);
+}
+
+/* Reference data for offline checks: station versions (and keys) by pull. */
+async function pullReference() {
+  const token = await getMeta("token");
+  const stations = (await getMeta("stations")) || {};
+  let cursor = await getMeta("pull_cursor");
+  for (;;) {
+    const url = "/api/v1/sync/pull?limit=1000" + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+    if (!response.ok) return;
+    const page = await response.json();
+    for (const s of page.stations) stations[s.code] = { name: s.name, qr_version: s.qr_version, status: s.status };
+    for (const d of page.deletions) if (d.type === "station") delete stations[d.code];
+    await setMeta("stations", stations);
+    await setMeta("pull_cursor", page.cursor);
+    cursor = page.cursor;
+    if (!page.has_more) return;
+  }
+}
+
+async function start() {
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(() => {});
+  }
+  const station = stationFromUrl();
+  const stations = (await getMeta("stations")) || {};
+  if (!text("station-name") && stations[station.code]) $("station-name").textContent = stations[station.code].name;
+  const token = await getMeta("token");
+  if (!token) {
+    $("enrol").hidden = false;
+    $("enrol-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const response = await fetch("/api/v1/volunteer/enrol", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ person: $("person-code").value.trim(), code: $("one-time-code").value.trim() }),
+      });
+      if (!response.ok) {
+        $("enrol-error").textContent = text("t-enrol-failed");
+        $("enrol-error").hidden = false;
+        return;
+      }
+      const answer = await response.json();
+      await setMeta("token", answer.token);
+      await setMeta("person", { code: answer.person, name: answer.name });
+      location.reload();
+    });
+    return;
+  }
+  const person = await getMeta("person");
+  $("who").textContent = `${person.name} (${person.code})`;
+  $("scanner").hidden = false;
+  await showAction(station);
+  await showWarning(station);
+  await refreshQueue();
+  await showSummary();
+
+  $("switch").addEventListener("click", async () => {
+    const current = $("record").dataset.action;
+    await setMeta("chosen_action", { station: station.code, type: current === "check_in" ? "check_out" : "check_in" });
+    await showAction(station);
+  });
+  $("record").addEventListener("click", async () => {
+    const type = $("record").dataset.action;
+    await enqueueScan({ type, person: person.code, qr: station.qr, stationCode: station.code });
+    await setMeta("chosen_action", null);
+    $("recorded").hidden = false;
+    await refreshQueue();
+    await showAction(station);
+    if ("serviceWorker" in navigator && navigator.serviceWorker.ready) {
+      navigator.serviceWorker.ready.then((reg) => reg.sync && reg.sync.register("push-queue")).catch(() => {});
+    }
+    syncNow(station);
+  });
+  window.addEventListener("online", () => syncNow(station));
+  syncNow(station);
+}
+
+start();

@@ -1,0 +1,85 @@
+"""API for volunteers' phones: invitation (by secretaries), enrolment, own summary."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from server.auth.boundary import current_principal
+from server.common.listing import visible_one
+from server.common.schemas import Code
+from server.db_types import utcnow
+from server.devices.services import current_device
+from server.extensions import limiter
+from server.people.models import Person
+from server.volunteer import services
+
+blp = Blueprint("volunteer", __name__, url_prefix="",
+                description="Volunteers' own phones: invitation codes, enrolment, own hours.")
+
+
+class InvitationOut(ma.Schema):
+    person = ma.fields.String()
+    code = ma.fields.String(metadata={"description": "Eight digits, shown once"})
+    expires_at = ma.fields.AwareDateTime()
+
+
+class PhoneEnrol(ma.Schema):
+    person = Code(required=True)
+    code = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{8}$"))
+
+
+class PhoneToken(ma.Schema):
+    person = ma.fields.String()
+    name = ma.fields.String()
+    token = ma.fields.String()
+    server_time = ma.fields.AwareDateTime()
+
+
+class RecentSession(ma.Schema):
+    station = ma.fields.String()
+    start_at = ma.fields.AwareDateTime(allow_none=True)
+    end_at = ma.fields.AwareDateTime(allow_none=True)
+    status = ma.fields.String()
+    credited_seconds = ma.fields.Integer()
+
+
+class Summary(ma.Schema):
+    person = ma.fields.Dict()
+    month = ma.fields.String()
+    credited_seconds = ma.fields.Integer()
+    pending_seconds = ma.fields.Integer()
+    recent = ma.fields.List(ma.fields.Nested(RecentSession))
+
+
+@blp.route("/people/<code>/invitation")
+class Invitation(MethodView):
+    @blp.response(201, InvitationOut)
+    def post(self, code):
+        """A one-time code for a volunteer to bind their phone (earlier codes stop working)"""
+        person = visible_one(Person, code, "person")
+        secret, invitation = services.invite(current_principal(), person)
+        return {"person": person.code, "code": secret, "expires_at": invitation.expires_at}
+
+
+@blp.route("/volunteer/enrol")
+class EnrolPhone(MethodView):
+    decorators = [limiter.limit("10 per minute")]
+
+    @blp.arguments(PhoneEnrol)
+    @blp.response(200, PhoneToken)
+    @blp.doc(security=[])
+    def post(self, data):
+        """Bind a phone: person code and one-time code in, a personal device token out"""
+        person, token = services.enrol_phone(data["person"], data["code"])
+        return {"person": person.code, "name": person.name, "token": token,
+                "server_time": utcnow()}
+
+
+@blp.route("/volunteer/me")
+class Me(MethodView):
+    @blp.response(200, Summary)
+    def get(self):
+        """The phone owner's recent sessions and this month's hours"""
+        return services.my_summary(services.person_of_device(current_device()))

@@ -1,0 +1,129 @@
+"""Volunteers' offline check-in page in headless Chromium with a phone viewport."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+
+from server.extensions import db
+from server.service_sessions.models import ServiceSession
+from tests.browser import browser, screenshot, serious_accessibility_violations  # noqa: F401
+from tests.conftest import auth
+
+pytestmark = pytest.mark.slow
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "locale": "zh-CN",
+         # Playwright evaluates its waits as strings; the pages themselves need no eval.
+         "bypass_csp": True}
+
+
+def _path(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+def _invitation(client, admin_token, person="P-BA-1") -> str:
+    response = client.post(f"/api/v1/people/{person}/invitation", headers=auth(admin_token))
+    assert response.status_code == 201, response.json
+    db.session.commit()
+    return response.json["code"]
+
+
+def _enrolled_phone(browser, server, client, admin_token, station_path):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(server.url + station_path)
+    page.wait_for_selector("#enrol:not([hidden])")
+    page.fill("#person-code", "P-BA-1")
+    page.fill("#one-time-code", _invitation(client, admin_token))
+    page.click("#enrol-form button[type=submit]")
+    page.wait_for_selector("#scanner:not([hidden])")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("navigator.serviceWorker.controller !== null || true")
+    page.wait_for_function("document.getElementById('queue').textContent.length > 0")
+    return context, page
+
+
+def _queue_text(page) -> str:
+    return page.inner_text("#queue")
+
+
+def _wait_uploaded(page):
+    page.wait_for_function("document.getElementById('queue').textContent.includes('已全部上传')",
+                           timeout=15000)
+
+
+def test_offline_check_in_reload_check_out_then_sync(browser, live, client, world, admin_token):
+    server = live(SESSION_COOKIE_SECURE="0")
+    url = _path(client.get("/api/v1/stations/ST-BA-1/qr", headers=auth(admin_token)).json["url"])
+    context, page = _enrolled_phone(browser, server, client, admin_token, url)
+    assert serious_accessibility_violations(page) == []
+    # Make sure the service worker controls the page before the network goes.
+    page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    _wait_uploaded(page)
+
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#scanner:not([hidden])")
+    assert page.inner_text("#record") == "签到"
+    page.click("#record")
+    page.wait_for_function("document.getElementById('queue').textContent.includes('1 条')")
+    page.reload()
+    page.wait_for_selector("#scanner:not([hidden])")
+    assert "1 条扫码待上传" in _queue_text(page)
+    assert page.inner_text("#record") == "签退"
+    page.wait_for_timeout(1100)
+    page.click("#record")
+    page.wait_for_function("document.getElementById('queue').textContent.includes('2 条')")
+    screenshot(page, "checkin-offline-phone")
+
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    _wait_uploaded(page)
+    db.session.rollback()
+    sessions = db.session.scalars(select(ServiceSession)).all()
+    db.session.rollback()
+    assert [(s.status, s.person.code) for s in sessions] == [("ok", "P-BA-1")]
+    assert 1 <= (s := sessions[0]).credited_seconds <= 120
+    context.close()
+
+
+def test_revoked_code_warns_but_is_kept_and_two_tabs_send_once(browser, live, client, world,
+                                                               admin_token):
+    server = live(SESSION_COOKIE_SECURE="0")
+    old = _path(client.get("/api/v1/stations/ST-BA-1/qr", headers=auth(admin_token)).json["url"])
+    client.post("/api/v1/stations/ST-BA-1/qr/reissue", headers=auth(admin_token), json={})
+    db.session.commit()
+    context, page = _enrolled_phone(browser, server, client, admin_token, old)
+    page.reload()
+    page.wait_for_selector("#offline-warning:not([hidden])")
+    sent_ids = []
+    context.on("request", lambda request: sent_ids.extend(
+        e["id"] for e in json.loads(request.post_data or "{}").get("events", []))
+        if request.url.endswith("/api/v1/sync/push") else None)
+    second = context.new_page()
+    second.goto(server.url + old)
+    second.wait_for_selector("#scanner:not([hidden])")
+    context.set_offline(True)
+    page.click("#switch")
+    page.wait_for_function("document.getElementById('record').textContent === '签退'")
+    page.click("#switch")
+    page.wait_for_function("document.getElementById('record').textContent === '签到'")
+    page.click("#record")
+    page.wait_for_function("document.getElementById('record').textContent === '签退'")
+    page.wait_for_timeout(1100)
+    page.click("#record")
+    page.wait_for_function("document.getElementById('queue').textContent.includes('2 条')")
+    context.set_offline(False)
+    for tab in (page, second):
+        tab.evaluate("window.dispatchEvent(new Event('online'))")
+    _wait_uploaded(page)
+    second.wait_for_timeout(500)
+    assert len(sent_ids) == len(set(sent_ids)) == 2
+    db.session.rollback()
+    flags = {s.flags for s in db.session.scalars(select(ServiceSession))}
+    db.session.rollback()
+    assert flags == {"revoked_qr"}
+    context.close()

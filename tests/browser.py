@@ -16,8 +16,7 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
-def browser():
+def launch_browser():
     path = chromium_path()
     if path is None:
         pytest.skip("Debian's chromium is not installed (scripts/test.py installs it)")

@@ -228,3 +228,11 @@ def live(database_urls, backend):
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium, one per test process (defined once: Playwright's
+    sync API allows one running instance per thread)."""
+    from tests.browser import launch_browser
+    yield from launch_browser()

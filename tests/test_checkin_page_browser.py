@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.service_sessions.models import ServiceSession
-from tests.browser import browser, screenshot, serious_accessibility_violations  # noqa: F401
+from tests.browser import screenshot, serious_accessibility_violations
 from tests.conftest import auth
 
 pytestmark = pytest.mark.slow

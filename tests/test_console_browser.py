@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from server.extensions import db
-from tests.browser import browser, screenshot, serious_accessibility_violations  # noqa: F401
+from tests.browser import screenshot, serious_accessibility_violations
 from tests.sync_helpers import batch, push, recent, scan
 
 pytestmark = pytest.mark.slow

@@ -6,6 +6,7 @@ no binary file is kept in the repository.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -36,7 +37,8 @@ def compile_catalogues(app: Flask) -> str:
         mo_path.parent.mkdir(parents=True, exist_ok=True)
         with po_path.open("rb") as source:
             catalogue = read_po(source, locale=po_path.parent.parent.name)
-        temporary = mo_path.with_suffix(".tmp")
+        # A name of its own per process: several workers may start at once.
+        temporary = mo_path.with_suffix(f".tmp-{os.getpid()}")
         with temporary.open("wb") as out:
             write_mo(out, catalogue)
         temporary.replace(mo_path)

@@ -77,7 +77,8 @@ def record_batch(device: Device, body: bytes) -> dict:
         raise AppError("batch_too_large", "The batch has more bytes than allowed.", status=413,
                        limits=push_limits())
     try:
-        envelope = parse_envelope(json.loads(body))
+        # JSON between systems is UTF-8 (RFC 8259); json.loads would guess UTF-16 too.
+        envelope = parse_envelope(json.loads(body.decode("utf-8")))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise AppError("malformed_json", "The body is not valid UTF-8 JSON.", status=400)
     except ValueError as error:

@@ -106,3 +106,42 @@ def test_sign_in_page_is_accessible_and_wrong_passwords_fail(browser, live, worl
     assert "用户名或密码错误" in page.content()
     screenshot(page, "console-sign-in-phone")
     context.close()
+
+
+def test_bulk_approve_and_password_change(browser, live, client, make_device):
+    _, token = make_device()
+    start = recent(30)
+    push(client, token, batch([
+        scan("P-BA-1", "check_in", start), scan("P-BA-1", "check_out", start + timedelta(hours=13)),
+        scan("P-BA-2", "check_in", start), scan("P-BA-2", "check_out", start + timedelta(hours=14)),
+    ]))
+    _user("sec-bulk", "branch_secretary", "BA-ZB1")
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(locale="zh-CN", bypass_csp=True)
+    page = _sign_in(context, server, "sec-bulk")
+    assert page.inner_text("#waiting") == "2"
+    assert page.locator("svg.trend rect").count() == 12
+    page.goto(server.url + "/console/review")
+    for box in page.locator("input[name=session]").all():
+        box.check()
+    page.click("#bulk button[type=submit]")
+    assert "已通过 2 条记录" in page.content()
+    page.goto(server.url + "/console/")
+    assert page.inner_text("#waiting") == "0"
+    assert _number(page, "#credited-hours") >= 27
+
+    page.goto(server.url + "/console/password")
+    page.fill("#current", "password-1234")
+    page.fill("#new", "a-new-password-99")
+    page.fill("#confirm", "a-new-password-99")
+    page.click("form.card button[type=submit]")
+    assert "密码已修改" in page.content()
+    context.close()
+    fresh = browser.new_context(locale="zh-CN")
+    again = fresh.new_page()
+    again.goto(server.url + "/console/sign-in")
+    again.fill("#username", "sec-bulk")
+    again.fill("#password", "password-1234")
+    again.click("button[type=submit]")
+    assert "用户名或密码错误" in again.content()
+    fresh.close()

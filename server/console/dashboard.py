@@ -45,7 +45,18 @@ def dashboard(principal: Principal, today: date) -> dict:
         visible(principal, Device), Device.revoked_at.is_(None),
         or_(Device.last_push_at.is_(None), Device.last_push_at < utcnow() - SILENT_AFTER))
         .order_by(Device.code).limit(20)).all()
-    return {"this_month": _totals(principal, this_start, this_end),
+    trend = []
+    month_start = this_start
+    for _ in range(12):
+        first, last = _month_bounds(month_start)
+        trend.append({"month": first.strftime("%Y-%m"),
+                      "hours": _totals(principal, first, last)["credited_hours"]})
+        month_start = (first - timedelta(days=1)).replace(day=1)
+    trend.reverse()
+    peak = max((m["hours"] for m in trend), default=0) or 1
+    for month in trend:
+        month["height"] = round(100 * month["hours"] / peak)
+    return {"this_month": _totals(principal, this_start, this_end), "trend": trend,
             "last_month": _totals(principal, last_start, last_end),
             "month": this_start.strftime("%Y-%m"), "waiting_for_review": waiting,
             "silent_devices": silent}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 
 class SignInForm(FlaskForm):
@@ -28,4 +28,15 @@ class AmendForm(FlaskForm):
 
 
 class SignOutForm(FlaskForm):
+    pass
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(_l("New password again"),
+                            validators=[DataRequired(), EqualTo("new")])
+
+
+class BulkApproveForm(FlaskForm):
     pass

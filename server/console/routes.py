@@ -10,7 +10,8 @@ from sqlalchemy import or_, select
 from server.auth.services import authenticate
 from server.checkins.models import CheckinEvent
 from server.console.dashboard import dashboard
-from server.console.forms import AmendForm, ApproveForm, RejectForm, SignInForm, SignOutForm
+from server.console.forms import (AmendForm, ApproveForm, BulkApproveForm, PasswordForm,
+                                  RejectForm, SignInForm, SignOutForm)
 from server.console.login import ConsoleUser
 from server.errors import AppError
 from server.extensions import csrf, db, limiter
@@ -96,7 +97,44 @@ def review_queue():
     query = query.order_by(ServiceSession.key_at.desc(), ServiceSession.id.desc())
     result = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
     return render_template("console/review.html", page=result, status=status,
-                           statuses=REVIEW_QUEUE, sign_out=SignOutForm())
+                           statuses=REVIEW_QUEUE, bulk=BulkApproveForm())
+
+
+@blp.post("/review/approve")
+@login_required
+def bulk_approve():
+    """Approve the ticked sessions; each is checked against the caller's scope."""
+    if not BulkApproveForm().validate_on_submit():
+        abort(400)
+    approved = 0
+    for session_id in request.form.getlist("session")[:PAGE_SIZE]:
+        session = _session_in_scope(session_id)
+        review_session(_principal(), session, {"decision": "approved",
+                                               "reason": _("Approved in bulk")})
+        approved += 1
+    flash(_("%(n)s sessions approved.", n=approved), "ok")
+    return redirect(url_for("console.review_queue"))
+
+
+@blp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    from werkzeug.security import check_password_hash
+
+    from server.auth.services import update_user
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user.user
+        if not check_password_hash(user.password_hash, form.current.data):
+            flash(_("The current password is wrong."), "error")
+        else:
+            update_user(_principal().actor, user, {"password": form.new.data})
+            db.session.commit()
+            # The session is bound to the old password; renew it for this browser.
+            login_user(ConsoleUser(user))
+            flash(_("Password changed. Your API tokens were revoked."), "ok")
+            return redirect(url_for("console.home"))
+    return render_template("console/password.html", form=form)
 
 
 def _session_in_scope(session_id: str) -> ServiceSession:

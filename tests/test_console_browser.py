@@ -145,3 +145,68 @@ def test_bulk_approve_and_password_change(browser, live, client, make_device):
     again.click("button[type=submit]")
     assert "用户名或密码错误" in again.content()
     fresh.close()
+
+
+def test_activities_people_stations_devices_exports_pages(browser, live, world, tmp_path):
+    from server.auth.services import create_user
+    create_user("test", {"username": "sec-dw", "display_name": "宝安书记", "password": "password-1234",
+                         "grants": [{"role": "branch_secretary", "organisation": "BA-DW"}]})
+    db.session.commit()
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(locale="zh-CN", bypass_csp=True,
+                                  viewport={"width": 1280, "height": 900})
+    page = _sign_in(context, server, "sec-dw")
+
+    page.goto(server.url + "/console/activities")
+    page.fill("#a-code", "ACT-UI-1")
+    page.fill("#a-title", "主题党日")
+    page.select_option("#a-kind", "themed_party_day")
+    page.select_option("#a-org", "BA-DW")
+    page.select_option("#a-station", "ST-BA-1")
+    page.fill("#a-start", "2026-11-20T19:30")
+    page.fill("#a-end", "2026-11-20T21:30")
+    page.click("#new-activity button[type=submit]")
+    page.wait_for_url(re.compile(r".*/console/activities/ACT-UI-1$"))
+    assert page.inner_text("#expected") == "3" and page.inner_text("#absent") == "3"
+    page.select_option("#leave-person", "P-BA-3")
+    page.fill("#leave-reason", "出差")
+    page.click("#leave button[type=submit]")
+    assert page.inner_text("#on-leave") == "1" and "出差" in page.content()
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "console-activity")
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("编码,姓名,类型,支部\nP-UI-1,新志愿者,volunteer,BA-ZB2\n", encoding="utf-8-sig")
+    page.goto(server.url + "/console/people")
+    page.select_option("#import-kind", "people")
+    page.set_input_files("#import-file", str(roster))
+    page.click("#import button[type=submit]")
+    assert "已导入 1 行" in page.content() and "新志愿者" in page.content()
+    assert serious_accessibility_violations(page) == []
+
+    page.goto(server.url + "/console/stations")
+    assert page.request.get(server.url + "/console/stations/ST-BA-1/qr.png").headers[
+        "content-type"] == "image/png"
+    assert page.request.get(server.url + "/console/stations/posters.pdf?station=ST-BA-1"
+                            ).body()[:4] == b"%PDF"
+    page.click("button[aria-label='重新生成 站点ST-BA-1']")
+    assert "已生成新二维码" in page.content()
+    assert serious_accessibility_violations(page) == []
+
+    page.goto(server.url + "/console/devices")
+    page.fill("#d-code", "TAB-UI-1")
+    page.select_option("#d-stations", ["ST-BA-1"])
+    page.click("#new-device button[type=submit]")
+    assert page.locator("#enrolment img").count() == 1
+    assert '"token":"enr_' in page.inner_text("#enrolment")
+    screenshot(page, "console-devices")
+    page.click("button[aria-label='停用 TAB-UI-1']")
+    assert "设备已停用" in page.content()
+    assert serious_accessibility_violations(page) == []
+
+    page.goto(server.url + "/console/exports")
+    with page.expect_download() as download:
+        page.click("#export button.primary")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    assert serious_accessibility_violations(page) == []
+    context.close()

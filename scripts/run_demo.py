@@ -31,9 +31,10 @@ def main() -> None:
         subprocess.run([*flask, "seed-demo"], check=True, cwd=ROOT, env=env)
     print(f"""
 Station sync server with demo data
+  Console ............ {base}/console/   (sign in as secretary, baoan, manager or admin)
+  Check-in page ...... {base}/q/BA-XA-HC-0001   (a phone binds with an invitation code)
   API docs (try it) .. {base}/api/docs   (POST /api/v1/auth/token with a demo user first)
   OpenAPI ............ {base}/api/openapi.json
-  A station's page ... {base}/q/BA-XA-HC-0001
   Posters (PDF) ...... {base}/api/v1/posters.pdf?area=SZ-BA   (with a bearer token)
   Health ............. {base}/readyz
   Demo users ......... {credentials}

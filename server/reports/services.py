@@ -87,33 +87,74 @@ def service_hours(principal: Principal, group_by: str, start: date, end: date,
                  .join(Station, Station.id == ServiceSession.station_id)
                  .where(where).group_by(Station.id, Station.code, Station.name))
     elif group_by == "branch":
-        query = _tree_query(Organisation, ServiceSession.branch_id, where, rollup)
+        if rollup:
+            return _rolled_up(Organisation, ServiceSession.branch_id, where,
+                              None if principal.is_admin else visible(principal, Organisation))
+        query = _tree_query(Organisation, ServiceSession.branch_id, where)
         query = query.where(visible(principal, Organisation)) if not principal.is_admin \
             else query
     else:
         station_area = select(Station.id, Station.area_id).subquery()
-        query = _tree_query(Area, station_area.c.area_id, where, rollup,
-                            join=(station_area, station_area.c.id == ServiceSession.station_id))
+        join = (station_area, station_area.c.id == ServiceSession.station_id)
+        if rollup:
+            return _rolled_up(Area, station_area.c.area_id, where, None, join=join)
+        query = _tree_query(Area, station_area.c.area_id, where, join=join)
     return [dict(row._mapping) for row in db.session.execute(query.order_by("code"))]
 
 
-def _tree_query(model, member_column, where, rollup: bool, join=None):
-    """Group by ``model``; with ``rollup`` each node also counts its subtree,
-    matched by materialised path (``substr(member.path, 1, len(node.path))``)."""
-    node = model
-    if not rollup:
-        query = select(node.code, node.name, *_measures()).select_from(ServiceSession)
-        if join is not None:
-            query = query.join(*join)
-        return (query.join(node, node.id == member_column).where(where)
-                .group_by(node.id, node.code, node.name))
-    member = model.__table__.alias("member")
-    query = select(node.code, node.name, *_measures()).select_from(ServiceSession)
+def _tree_query(model, member_column, where, join=None):
+    """Group by the node each session is attached to."""
+    query = select(model.code, model.name, *_measures()).select_from(ServiceSession)
     if join is not None:
         query = query.join(*join)
-    return (query.join(member, member.c.id == member_column)
-            .join(node, func.substr(member.c.path, 1, func.length(node.path)) == node.path)
-            .where(where).group_by(node.id, node.code, node.name))
+    return (query.join(model, model.id == member_column).where(where)
+            .group_by(model.id, model.code, model.name))
+
+
+def _rolled_up(model, member_column, where, node_filter, join=None) -> list[dict]:
+    """Each node with its whole subtree: sums per attached node in SQL, then
+    added up every node's ancestors by materialised path.
+
+    A join of sessions to ancestors by path prefix made the database compare
+    each session with every node; summing first leaves a few hundred rows.
+    People are counted once per node, from the distinct (node, person) pairs.
+    """
+    def base(*columns):
+        query = select(*columns).select_from(ServiceSession)
+        return (query.join(*join) if join is not None else query).where(where)
+
+    sums = db.session.execute(base(
+        member_column.label("member"), func.sum(ServiceSession.credited_seconds),
+        func.sum(ServiceSession.pending_seconds), func.count(ServiceSession.id))
+        .group_by(member_column)).all()
+    if not sums:
+        return []
+    pairs = db.session.execute(base(member_column.label("member"), ServiceSession.person_id)
+                               .distinct()).all()
+    members = {row.member for row in sums}
+    paths = dict(db.session.execute(select(model.id, model.path).where(
+        model.id.in_(members))).all())
+    node_query = select(model.id, model.code, model.name, model.path)
+    if node_filter is not None:
+        node_query = node_query.where(node_filter)
+    codes_on_paths = {code for path in paths.values() for code in path.strip("/").split("/")}
+    nodes = {row.code: row for row in db.session.execute(
+        node_query.where(model.code.in_(codes_on_paths)))}
+    totals: dict[str, list] = {}
+    for member, credited, pending, count in sums:
+        for code in paths[member].strip("/").split("/"):
+            if code in nodes:
+                entry = totals.setdefault(code, [0, 0, 0, set()])
+                entry[0] += credited or 0
+                entry[1] += pending or 0
+                entry[2] += count
+    for member, person in pairs:
+        for code in paths[member].strip("/").split("/"):
+            if code in totals:
+                totals[code][3].add(person)
+    return [{"code": code, "name": nodes[code].name, "credited_seconds": int(c),
+             "pending_seconds": int(p), "sessions": n, "people": len(people)}
+            for code, (c, p, n, people) in sorted(totals.items())]
 
 
 def sync_completeness(principal: Principal, start: date, end: date) -> dict:

@@ -86,7 +86,7 @@ def test_offline_check_in_reload_check_out_then_sync(browser, live, client, worl
     sessions = db.session.scalars(select(ServiceSession)).all()
     db.session.rollback()
     assert [(s.status, s.person.code) for s in sessions] == [("ok", "P-BA-1")]
-    assert 1 <= (s := sessions[0]).credited_seconds <= 120
+    assert 1 <= sessions[0].credited_seconds <= 120
     context.close()
 
 

@@ -5,7 +5,6 @@ judged by the same rules whenever it is judged.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 

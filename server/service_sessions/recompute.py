@@ -14,14 +14,12 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from server.activities.models import Activity
-from server.checkins.models import CheckinEvent
 from server.common.rawsql import RawSql, in_values, read_date, read_time, write_rows
 from server.db_types import utcnow
 from server.extensions import db
-from server.org.models import Membership
 from server.people.models import Person
 from server.service_sessions.models import Review, ServiceSession
 from server.service_sessions.status import judge

@@ -10,7 +10,6 @@ from server.audit.services import record_audit
 from server.auth.policy import may_manage
 from server.auth.principal import Principal
 from server.auth.tokens import hash_token
-from server.common.lookup import by_code
 from server.db_types import utcnow
 from server.devices.services import create_personal_device
 from server.errors import AppError, Forbidden
@@ -84,7 +83,3 @@ def person_of_device(device) -> Person:
     if device.person_id is None:
         raise Forbidden("This is not a personal device.")
     return db.session.get(Person, device.person_id)
-
-
-def person_by_code(code: str) -> Person:
-    return by_code(Person, code, "person")

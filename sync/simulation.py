@@ -208,6 +208,17 @@ def simulate(base_url: str, admin_token: str, config: Config | None = None,
     for thread in threads:
         thread.join()
 
+    differences = compare_with_ledger(api, run, devices, start_day, today)
+    expected = _expected_sessions(devices)
+    return {"run": run, "devices": len(devices),
+            "scans": sum(len(d.truth) for d in devices),
+            "sessions": len(expected), "resent_batches": sum(
+                d.client.transport.resent for d in devices),
+            "skewed_devices": sum(1 for d in devices if d.skew), "differences": differences}
+
+
+def compare_with_ledger(api: _Api, run: str, devices: list[Device], start_day, today) -> list[str]:
+    """Differences between the server's sessions and branch hours and the ledger."""
     differences = []
     for device in devices:
         left = device.client.store.status()["queue_length"]
@@ -247,8 +258,4 @@ def simulate(base_url: str, admin_token: str, config: Config | None = None,
         want, got = ledger_hours.get(branch, 0), server_hours.get(branch, 0)
         if abs(want - got) > TIME_SLACK_S * max(1, len(expected)):
             differences.append(f"branch {branch}: server {got} s credited, ledger {want:.0f} s")
-    return {"run": run, "devices": len(devices),
-            "scans": sum(len(d.truth) for d in devices),
-            "sessions": len(expected), "resent_batches": sum(
-                d.client.transport.resent for d in devices),
-            "skewed_devices": sum(1 for d in devices if d.skew), "differences": differences}
+    return differences

@@ -104,7 +104,8 @@ def main() -> int:
         token = _admin_token(url)
         server = LiveServer(url, workers=args.workers, threads=4,
                             SECRET_KEY=BENCH_CONFIG["SECRET_KEY"],
-                            PUSH_RATE_LIMIT="100000 per minute").start()
+                            PUSH_RATE_LIMIT="100000 per minute",
+                            ENROL_RATE_LIMIT="100000 per minute").start()
         try:
             api = _Api(server.url, token)
             run = f"LOAD{rng.randrange(16**5):05x}"

@@ -73,9 +73,14 @@ class DeviceRevoke(MethodView):
                                       data["reason"])
 
 
+def _enrol_limit() -> str:
+    from flask import current_app
+    return current_app.config["ENROL_RATE_LIMIT"]
+
+
 @blp.route("/enrol")
 class Enrol(MethodView):
-    decorators = [limiter.limit("20 per minute")]
+    decorators = [limiter.limit(_enrol_limit)]
 
     @blp.arguments(EnrolSchema)
     @blp.response(200, DeviceTokenSchema)

@@ -13,6 +13,7 @@ from server.db_types import utcnow
 from server.devices.services import current_device
 from server.extensions import limiter
 from server.people.models import Person
+from server.devices.routes import _enrol_limit
 from server.volunteer import services
 
 blp = Blueprint("volunteer", __name__, url_prefix="",
@@ -65,7 +66,7 @@ class Invitation(MethodView):
 
 @blp.route("/volunteer/enrol")
 class EnrolPhone(MethodView):
-    decorators = [limiter.limit("10 per minute")]
+    decorators = [limiter.limit(_enrol_limit)]
 
     @blp.arguments(PhoneEnrol)
     @blp.response(200, PhoneToken)

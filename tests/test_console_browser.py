@@ -26,7 +26,8 @@ def _sign_in(context, server, username):
     page.goto(server.url + "/console/sign-in")
     page.fill("#username", username)
     page.fill("#password", "password-1234")
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/console/$"))
     return page
 
@@ -66,7 +67,8 @@ def test_secretary_amends_a_flagged_session_and_the_dashboard_changes(browser, l
     page.fill("#start_at", local_start.strftime("%Y-%m-%dT%H:%M"))
     page.fill("#end_at", (local_start + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
     page.fill("#amend #reason", "忘记签退，实际服务 3 小时")
-    page.click("#amend button[type=submit]")
+    with page.expect_navigation():
+        page.click("#amend button[type=submit]")
     page.wait_for_url(re.compile(r".*/console/review"))
     assert "已保存" in page.content()
     page.goto(server.url + "/console/")
@@ -102,7 +104,8 @@ def test_sign_in_page_is_accessible_and_wrong_passwords_fail(browser, live, worl
     assert serious_accessibility_violations(page) == []
     page.fill("#username", "root")
     page.fill("#password", "wrong-password")
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     assert "用户名或密码错误" in page.content()
     screenshot(page, "console-sign-in-phone")
     context.close()
@@ -124,7 +127,8 @@ def test_bulk_approve_and_password_change(browser, live, client, make_device):
     page.goto(server.url + "/console/review")
     for box in page.locator("input[name=session]").all():
         box.check()
-    page.click("#bulk button[type=submit]")
+    with page.expect_navigation():
+        page.click("#bulk button[type=submit]")
     assert "已通过 2 条记录" in page.content()
     page.goto(server.url + "/console/")
     assert page.inner_text("#waiting") == "0"
@@ -134,7 +138,8 @@ def test_bulk_approve_and_password_change(browser, live, client, make_device):
     page.fill("#current", "password-1234")
     page.fill("#new", "a-new-password-99")
     page.fill("#confirm", "a-new-password-99")
-    page.click("form.card button[type=submit]")
+    with page.expect_navigation():
+        page.click("form.card button[type=submit]")
     assert "密码已修改" in page.content()
     context.close()
     fresh = browser.new_context(locale="zh-CN")
@@ -142,7 +147,8 @@ def test_bulk_approve_and_password_change(browser, live, client, make_device):
     again.goto(server.url + "/console/sign-in")
     again.fill("#username", "sec-bulk")
     again.fill("#password", "password-1234")
-    again.click("button[type=submit]")
+    with again.expect_navigation():
+        again.click("button[type=submit]")
     assert "用户名或密码错误" in again.content()
     fresh.close()
 
@@ -170,7 +176,8 @@ def test_activities_people_stations_devices_exports_pages(browser, live, world, 
     assert page.inner_text("#expected") == "3" and page.inner_text("#absent") == "3"
     page.select_option("#leave-person", "P-BA-3")
     page.fill("#leave-reason", "出差")
-    page.click("#leave button[type=submit]")
+    with page.expect_navigation():
+        page.click("#leave button[type=submit]")
     assert page.inner_text("#on-leave") == "1" and "出差" in page.content()
     assert serious_accessibility_violations(page) == []
     screenshot(page, "console-activity")
@@ -180,7 +187,8 @@ def test_activities_people_stations_devices_exports_pages(browser, live, world, 
     page.goto(server.url + "/console/people")
     page.select_option("#import-kind", "people")
     page.set_input_files("#import-file", str(roster))
-    page.click("#import button[type=submit]")
+    with page.expect_navigation():
+        page.click("#import button[type=submit]")
     assert "已导入 1 行" in page.content() and "新志愿者" in page.content()
     assert serious_accessibility_violations(page) == []
 
@@ -189,18 +197,21 @@ def test_activities_people_stations_devices_exports_pages(browser, live, world, 
         "content-type"] == "image/png"
     assert page.request.get(server.url + "/console/stations/posters.pdf?station=ST-BA-1"
                             ).body()[:4] == b"%PDF"
-    page.click("button[aria-label='重新生成 站点ST-BA-1']")
+    with page.expect_navigation():
+        page.click("button[aria-label='重新生成 站点ST-BA-1']")
     assert "已生成新二维码" in page.content()
     assert serious_accessibility_violations(page) == []
 
     page.goto(server.url + "/console/devices")
     page.fill("#d-code", "TAB-UI-1")
     page.select_option("#d-stations", ["ST-BA-1"])
-    page.click("#new-device button[type=submit]")
+    with page.expect_navigation():
+        page.click("#new-device button[type=submit]")
     assert page.locator("#enrolment img").count() == 1
     assert '"token":"enr_' in page.inner_text("#enrolment")
     screenshot(page, "console-devices")
-    page.click("button[aria-label='停用 TAB-UI-1']")
+    with page.expect_navigation():
+        page.click("button[aria-label='停用 TAB-UI-1']")
     assert "设备已停用" in page.content()
     assert serious_accessibility_violations(page) == []
 

@@ -54,11 +54,13 @@ def test_secretary_amends_a_flagged_session_and_the_dashboard_changes(browser, l
     screenshot(page, "console-dashboard")
     assert serious_accessibility_violations(page) == []
 
-    page.click("text=审核")
+    with page.expect_navigation():
+        page.click("text=审核")
     page.wait_for_url(re.compile(r".*/console/review"))
     screenshot(page, "console-review-queue")
     assert serious_accessibility_violations(page) == []
-    page.click("text=人P-BA-1")
+    with page.expect_navigation():
+        page.click("text=人P-BA-1")
     session_url = page.url
     assert "时长超限" in page.inner_text("#status")
     screenshot(page, "console-session")

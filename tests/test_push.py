@@ -279,3 +279,32 @@ def test_too_many_pushes_is_429_with_retry_after(app, client, make_device):
     finally:
         limiter.enabled = False
         limiter.reset()
+
+
+def test_device_clock_a_year_wrong_is_corrected(client, make_device):
+    _, token = make_device()
+    skew = timedelta(days=366)
+    events = [scan("P-BA-1", "check_in", recent(3) + skew),
+              scan("P-BA-1", "check_out", recent(1) + skew)]
+    response = push(client, token, batch(events, sent_at=recent(0) + skew))
+    assert [r["status"] for r in response.json["results"]] == ["accepted", "accepted"]
+    [session] = _sessions()
+    assert "clock_corrected" in session.flags and session.status == "needs_review"
+    assert abs((session.start_at - recent(3)).total_seconds()) < 10
+
+
+def test_replaying_a_month_of_batches_changes_nothing(client, make_device):
+    _, token = make_device()
+    bodies = []
+    for day in range(30, 0, -1):
+        start = recent(24 * day)
+        bodies.append(batch([scan("P-BA-2", "check_in", start),
+                             scan("P-BA-2", "check_out", start + timedelta(hours=2))]))
+    for body in bodies:
+        push(client, token, body)
+    before = [(s.key_event_id, s.status, s.credited_seconds) for s in _sessions()]
+    assert len(before) == 30
+    for body in bodies:
+        assert {r["status"] for r in push(client, token, body).json["results"]} == {"duplicate"}
+    assert [(s.key_event_id, s.status, s.credited_seconds) for s in _sessions()] == before
+    assert _count(CheckinEvent) == 60

@@ -21,7 +21,7 @@ from server.stations.models import Station
 from sync.clock import effective_time
 from sync.protocol import (CLOCK_CORRECTED, OUTSIDE_GEOFENCE, REVOKED_QR, EventRejected,
                            PushedEvent, haversine_m)
-from sync.qr import QrInvalid, verify_station_url
+from sync.qr import QrInvalid, StationCode, verify_station_url
 
 
 @dataclass
@@ -37,6 +37,8 @@ class Context:
     activities: dict[str, Activity]
     keys: dict[str, bytes]
     scope: DeviceScope
+    #: Each distinct scanned text verified once per batch: the code, or why not.
+    verified_qr: dict[str, StationCode | QrInvalid]
 
 
 class DeviceScope:
@@ -66,19 +68,21 @@ def load_context(device: Device, events: list[PushedEvent], received_at: datetim
                  clock_offset_s: float, batch_id: str) -> Context:
     station_codes = {e.station for e in events if e.station}
     keys = verifying_keys() if any(e.qr for e in events) else {}
+    verified: dict[str, StationCode | QrInvalid] = {}
     for event in events:
-        if event.qr:
+        if event.qr and event.qr not in verified:
             try:
-                station_codes.add(verify_station_url(event.qr, keys).station)
-            except QrInvalid:
-                pass
+                verified[event.qr] = verify_station_url(event.qr, keys)
+                station_codes.add(verified[event.qr].station)
+            except QrInvalid as invalid:
+                verified[event.qr] = invalid
     return Context(
         device=device, received_at=received_at, clock_offset_s=clock_offset_s,
         batch_id=batch_id,
         people=_by_code(Person, {e.person for e in events}),
         stations=_by_code(Station, station_codes),
         activities=_by_code(Activity, {e.activity for e in events if e.activity}),
-        keys=keys, scope=DeviceScope(device))
+        keys=keys, scope=DeviceScope(device), verified_qr=verified)
 
 
 def _by_code(model, codes: set[str]) -> dict:
@@ -98,10 +102,9 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
     config = current_app.config
     station_code, qr_version, flags = event.station, None, set()
     if event.qr is not None:
-        try:
-            code = verify_station_url(event.qr, ctx.keys)
-        except QrInvalid as invalid:
-            raise EventRejected(invalid.code, invalid.message)
+        code = ctx.verified_qr[event.qr]
+        if isinstance(code, QrInvalid):
+            raise EventRejected(code.code, code.message)
         if event.station is not None and event.station != code.station:
             raise EventRejected("station_mismatch",
                                 f"station {event.station!r} differs from the scanned code")

@@ -10,7 +10,7 @@ from server.auth.principal import Principal
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.extensions import db
-from server.reports.services import _session_scope
+from server.reports.services import session_scope
 from server.service_sessions.models import ServiceSession
 from server.service_sessions.routes import REVIEW_QUEUE
 
@@ -30,7 +30,7 @@ def _totals(principal: Principal, start: date, end: date) -> dict:
                func.coalesce(func.sum(ServiceSession.pending_seconds), 0),
                func.count(func.distinct(ServiceSession.person_id)))
         .where(ServiceSession.local_date >= start, ServiceSession.local_date <= end,
-               ServiceSession.status != "rejected", _session_scope(principal))).one()
+               ServiceSession.status != "rejected", session_scope(principal))).one()
     return {"credited_hours": round(row[0] / 3600, 1), "pending_hours": round(row[1] / 3600, 1),
             "people": row[2]}
 
@@ -40,7 +40,7 @@ def dashboard(principal: Principal, today: date) -> dict:
     last_start, last_end = _month_bounds(this_start - timedelta(days=1))
     waiting = db.session.scalar(select(func.count()).select_from(ServiceSession).where(
         or_(ServiceSession.status.in_(REVIEW_QUEUE), ServiceSession.review_stale.is_(True)),
-        _session_scope(principal)))
+        session_scope(principal)))
     silent = db.session.scalars(select(Device).where(
         visible(principal, Device), Device.revoked_at.is_(None),
         or_(Device.last_push_at.is_(None), Device.last_push_at < utcnow() - SILENT_AFTER))

@@ -228,13 +228,7 @@ def export_hours(fmt: str):
     except AppError:
         abort(400)
     rows = service_hours(_principal(), group_by, start, end, request.args.get("rollup") == "1")
-    name = f"service-hours-{group_by}-{start:%Y-%m}.{fmt}"
-    if fmt == "csv":
-        body, mimetype = exports.to_csv(rows), "text/csv"
-    else:
-        body = exports.to_xlsx(rows, f"志愿服务时长统计（{start} 至 {end}）")
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return exports.export_response(rows, fmt, f"志愿服务时长统计（{start} 至 {end}）",
+                                   f"service-hours-{group_by}-{start:%Y-%m}")
 
 

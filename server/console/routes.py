@@ -15,7 +15,7 @@ from server.console.forms import (AmendForm, ApproveForm, BulkApproveForm, Passw
 from server.console.login import ConsoleUser
 from server.errors import AppError
 from server.extensions import csrf, db, limiter
-from server.reports.services import _session_scope
+from server.reports.services import session_scope
 from server.service_sessions.models import ServiceSession
 from server.service_sessions.routes import REVIEW_QUEUE
 from server.service_sessions.services import review_session, session_by_id
@@ -91,7 +91,7 @@ def review_queue():
     status = request.args.get("status")
     query = select(ServiceSession).where(
         or_(ServiceSession.status.in_(REVIEW_QUEUE), ServiceSession.review_stale.is_(True)),
-        _session_scope(_principal()))
+        session_scope(_principal()))
     if status in REVIEW_QUEUE:
         query = query.where(ServiceSession.status == status)
     query = query.order_by(ServiceSession.key_at.desc(), ServiceSession.id.desc())
@@ -143,7 +143,7 @@ def _session_in_scope(session_id: str) -> ServiceSession:
     except AppError:
         abort(404)
     allowed = db.session.scalar(select(ServiceSession.id).where(
-        ServiceSession.id == session.id, _session_scope(_principal())))
+        ServiceSession.id == session.id, session_scope(_principal())))
     if allowed is None:
         abort(404)
     return session

@@ -61,3 +61,15 @@ def to_xlsx(rows: list[dict], title: str) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def export_response(rows: list[dict], fmt: str, title: str, name: str):
+    """A download of ``rows`` as ``csv`` or ``xlsx`` named ``name`` (no extension)."""
+    from flask import Response
+    if fmt == "csv":
+        body, mimetype = to_csv(rows), "text/csv"
+    else:
+        body = to_xlsx(rows, title)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})

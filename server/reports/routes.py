@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
@@ -79,14 +78,9 @@ class ServiceHours(MethodView):
             return {"group_by": args["group_by"], "date_from": start, "date_to": end,
                     "rollup": args["rollup"], "rows": rows,
                     "completeness": sync_completeness(current_principal(), start, end)}
-        name = f"service-hours-{args['group_by']}-{start}-{end}"
-        if args["format"] == "csv":
-            return Response(exports.to_csv(rows), mimetype="text/csv", headers={
-                "Content-Disposition": f'attachment; filename="{name}.csv"'})
         title = f"志愿服务时长统计（{start} 至 {end}，按{_GROUP_LABELS[args['group_by']]}）"
-        return Response(exports.to_xlsx(rows, title), mimetype=(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), headers={
-            "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        return exports.export_response(rows, args["format"], title,
+                                       f"service-hours-{args['group_by']}-{start}-{end}")
 
 
 _GROUP_LABELS = {"branch": "组织", "person": "人员", "station": "站点", "area": "区域"}

@@ -54,7 +54,7 @@ def period_of(args: dict) -> tuple[date, date]:
     return start, end
 
 
-def _session_scope(principal: Principal):
+def session_scope(principal: Principal):
     """Sessions the caller may count: of visible branches, or at managed stations."""
     if principal.is_admin:
         return true()
@@ -77,7 +77,7 @@ def service_hours(principal: Principal, group_by: str, start: date, end: date,
     """Rows of ``code``, ``name``, ``credited_seconds``, ``pending_seconds``,
     ``sessions``, ``people``, ordered by code."""
     where = and_(ServiceSession.local_date >= start, ServiceSession.local_date <= end,
-                 ServiceSession.status != "rejected", _session_scope(principal))
+                 ServiceSession.status != "rejected", session_scope(principal))
     if group_by == "person":
         query = (select(Person.code, Person.name, *_measures())
                  .join(Person, Person.id == ServiceSession.person_id)
@@ -171,7 +171,7 @@ def sync_completeness(principal: Principal, start: date, end: date) -> dict:
     period_end = datetime.combine(end + timedelta(days=1), time.min, BUSINESS_TZ)
     stations = (select(ServiceSession.station_id).where(
         ServiceSession.local_date >= start, ServiceSession.local_date <= end,
-        _session_scope(principal)).distinct())
+        session_scope(principal)).distinct())
     rows = db.session.execute(
         select(Station.code, Device.code.label("device"), Device.last_push_at,
                Device.queue_length, Device.oldest_queued_at)
@@ -218,7 +218,7 @@ def dual_reporting(principal: Principal, branch: Organisation, start: date, end:
         .where(func.substr(station_area.c.path, 1, func.length(home.c.path)) == home.c.path,
                Organisation.path.startswith(branch.path, autoescape=True),
                ServiceSession.local_date >= start, ServiceSession.local_date <= end,
-               ServiceSession.status != "rejected", _session_scope(principal))
+               ServiceSession.status != "rejected", session_scope(principal))
         .group_by(Person.id, Person.code, Person.name, home.c.code, home.c.name)
         .order_by(Person.code))
     return [dict(row._mapping) for row in db.session.execute(query)]

@@ -9,8 +9,15 @@ Writes straight into the tables (the push pipeline would take days for 20M
 sessions): 10 districts, 74 streets, 700 communities; a committee per
 district, street and community and branches under the communities; people
 with a branch (5% moved branch halfway, so history matters); stations in
-communities; sessions in time order over the period, 90% ok and the rest in
-the review states, each credited to its person's branch on its date.
+communities, each with a device (some silent for days); sessions in time
+order over the period, 90% ok; of the flagged rest, those older than 60 days
+were reviewed (approved, a quarter rejected) and the recent ones wait in the
+review queue. Each session is credited to its person's branch on its date.
+
+Sessions are made by one INSERT ... SELECT per million inside the database
+(20 million in minutes, not the hours a Python loop takes), from a hash of
+the row number, so both databases get the same sessions. The service-total
+triggers are lifted for the load and the totals rebuilt once afterwards.
 Prints an admin bearer token for scripts/bench_reports.py.
 """
 from __future__ import annotations
@@ -35,6 +42,126 @@ STATUSES = ["ok"] * 90 + ["needs_review"] * 3 + ["too_long"] * 2 + ["missing_che
 def _write(connection, table, rows, columns):
     from server.common.rawsql import write_rows
     write_rows(connection, table, [dict(zip(columns, r)) for r in rows])
+
+
+#: Per dialect: the row numbers lo..hi, an epoch as a stored time, as a local date.
+_DIALECT = {
+    "sqlite": {
+        "numbers": "WITH RECURSIVE seq(n) AS (SELECT {lo} UNION ALL SELECT n + 1 FROM seq "
+                   "WHERE n < {hi})",
+        "time": "strftime('%Y-%m-%d %H:%M:%S.000000', {x}, 'unixepoch')",
+        "date": "date({x} + 28800, 'unixepoch')",
+        "key": "'g' || printf('%012d', n)",
+    },
+    "postgresql": {
+        "numbers": "WITH seq(n) AS (SELECT generate_series({lo}::bigint, {hi}::bigint))",
+        "time": "(to_timestamp({x}) AT TIME ZONE 'UTC')",
+        "date": "(to_timestamp({x} + 28800) AT TIME ZONE 'UTC')::date",
+        "key": "'g' || lpad(n::text, 12, '0')",
+    },
+}
+
+
+def _hash(n: str, multiplier: int, modulo) -> str:
+    """A well-spread pseudo-random pick from the row number (Knuth's
+    multiplicative hash), the same on both databases."""
+    return f"(({n} * {multiplier}) % 4294967296 / 16 % {modulo})"
+
+
+def _generate_sessions(args, start_day: date) -> None:
+    from server.reports import totals_sql
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    sql = _DIALECT[dialect]
+    t0 = int(datetime.combine(start_day, day_time(0), timezone.utc).timestamp())
+    span = 365 * args.years * 86400
+    review_cutoff = t0 + span - 60 * 86400
+
+    def t(x):
+        return sql["time"].format(x=x)
+
+    totals_sql.uninstall(connection)
+    db.session.commit()
+    connection = db.session.connection()
+    # The generated rows refer only to rows made above, so the per-row
+    # foreign-key checks are lifted for the load (on PostgreSQL this needs a
+    # superuser, as the throwaway benchmark cluster is). Index pages of 20
+    # million rows, inserted in person order on some indexes, thrash
+    # SQLite's small default cache.
+    if dialect == "sqlite":
+        from sqlalchemy import event
+
+        @event.listens_for(db.engine, "connect")
+        def _bulk_load_pragmas(dbapi_connection, _):
+            dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+            dbapi_connection.execute("PRAGMA cache_size=-4000000")
+
+        db.session.close()
+        db.engine.dispose()
+        connection = db.session.connection()
+    else:
+        connection.exec_driver_sql("SET session_replication_role = replica")
+    begun = time.monotonic()
+    chunk = 1_000_000
+    for lo in range(0, args.sessions, chunk):
+        hi = min(lo + chunk, args.sessions) - 1
+        statement = f"""
+{sql["numbers"].format(lo=lo, hi=hi)},
+picked AS (
+  SELECT n, {_hash("n", 2654435761, args.people)} + 1 AS person,
+         {_hash("n", 2246822519, args.stations)} + 1 AS station,
+         {_hash("n", 3266489917, 4)} AS length_pick, {_hash("n", 668265263, 100)} AS status_pick,
+         {t0} + n * {span} / {args.sessions} AS epoch
+  FROM seq),
+judged AS (
+  SELECT picked.*, CASE length_pick WHEN 0 THEN 3600 WHEN 1 THEN 5400 WHEN 2 THEN 7200
+                   ELSE 10800 END AS length,
+         CASE WHEN status_pick < 90 THEN 'ok' WHEN status_pick < 93 THEN 'needs_review'
+              WHEN status_pick < 95 THEN 'too_long' WHEN status_pick < 98 THEN 'missing_checkout'
+              ELSE 'approved' END AS derived,
+         {sql["date"].format(x="epoch")} AS day
+  FROM picked),
+reviewed AS (
+  SELECT judged.*, CASE WHEN derived IN ('ok', 'approved') OR epoch >= {review_cutoff}
+                        THEN derived WHEN status_pick % 4 = 0 THEN 'rejected'
+                        ELSE 'approved' END AS status
+  FROM judged)
+INSERT INTO service_session (key_event_id, key_at, person_id, station_id, checkin_event_id,
+  derived_status, derived_start_at, derived_end_at, status, start_at, end_at, flags,
+  review_stale, credited_seconds, pending_seconds, local_date, branch_id, updated_at)
+SELECT {sql["key"]}, {t("epoch")}, person, station, {sql["key"]}, derived, {t("epoch")},
+  CASE WHEN derived = 'missing_checkout' THEN NULL ELSE {t("epoch + length")} END,
+  status, {t("epoch")},
+  CASE WHEN derived = 'missing_checkout' AND status = derived THEN NULL
+       ELSE {t("epoch + length")} END,
+  CASE WHEN derived = 'ok' THEN '' ELSE derived END, false,
+  CASE WHEN status IN ('ok', 'approved') THEN length ELSE 0 END,
+  CASE WHEN status IN ('needs_review', 'too_long') THEN length ELSE 0 END,
+  day,
+  (SELECT m.organisation_id FROM membership m WHERE m.person_id = reviewed.person
+     AND m.started_on <= day AND (m.ended_on IS NULL OR m.ended_on >= day)),
+  {t("epoch")}
+FROM reviewed"""
+        connection.exec_driver_sql(statement)
+        db.session.commit()
+        connection = db.session.connection()
+        print(f"sessions: {hi + 1:,} ({time.monotonic() - begun:.0f} s)", flush=True)
+    totals_sql.rebuild(connection)
+    totals_sql.install(connection)
+    db.session.commit()
+    print(f"service totals rebuilt ({time.monotonic() - begun:.0f} s)", flush=True)
+
+
+def _add_devices(rng, stations: int, now: datetime) -> None:
+    """A tablet per station; one in twenty silent for a week or more."""
+    from server.devices.models import Device, device_station
+    devices = [(n, f"DV{n:05d}", f"平板{n}", now - timedelta(
+        days=rng.randint(7, 30) if rng.random() < 0.05 else 0, hours=rng.randint(0, 20)),
+        True, now) for n in range(1, stations + 1)]
+    _write(db.session.connection(), Device.__table__, devices,
+           ("id", "code", "name", "last_push_at", "can_push", "created_at"))
+    _write(db.session.connection(), device_station, [(n, n) for n in range(1, stations + 1)],
+           ("device_id", "station_id"))
 
 
 def generate(url: str, args) -> str:
@@ -125,35 +252,9 @@ def generate(url: str, args) -> str:
         print(f"tree: {len(areas)} areas, {len(orgs)} organisations, {len(stations)} stations, "
               f"{args.people} people", flush=True)
 
-        # Sessions in time order (as they arrive), 100,000 at a time.
-        span = (365 * args.years) * 86400
-        written, begun = 0, time.monotonic()
-        step = span / args.sessions
-        while written < args.sessions:
-            rows = []
-            for n in range(written, min(written + 100_000, args.sessions)):
-                at = datetime.combine(start_day, day_time(0), timezone.utc) + timedelta(
-                    seconds=n * step)
-                person = rng.randint(1, args.people)
-                length = rng.choice((3600, 5400, 7200, 10800))
-                status = rng.choice(STATUSES)
-                end = None if status == "missing_checkout" else at + timedelta(seconds=length)
-                local = (at + timedelta(hours=8)).date()
-                branch = moved[person] if person in moved and local >= middle else branch_of[person]
-                credited = length if status in ("ok", "approved") else 0
-                pending = length if status in ("needs_review", "too_long") else 0
-                rows.append((f"g{n:012d}", at, person, rng.randint(1, args.stations),
-                             f"g{n:012d}", status, at, end, status, at, end, "", False, credited,
-                             pending, local, branch, at))
-            _write(db.session.connection(), ServiceSession.__table__, rows,
-                   ("key_event_id", "key_at", "person_id", "station_id", "checkin_event_id",
-                    "derived_status", "derived_start_at", "derived_end_at", "status", "start_at",
-                    "end_at", "flags", "review_stale", "credited_seconds", "pending_seconds",
-                    "local_date", "branch_id", "updated_at"))
-            db.session.commit()
-            written += len(rows)
-            if written % 1_000_000 == 0 or written == args.sessions:
-                print(f"sessions: {written:,} ({time.monotonic() - begun:.0f} s)", flush=True)
+        _add_devices(rng, args.stations, now)
+        db.session.commit()
+        _generate_sessions(args, start_day)
         user = create_user("generator", {"username": "city-admin", "display_name": "管理员",
                                          "password": "city-admin-password",
                                          "grants": [{"role": "admin"}]})

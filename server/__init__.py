@@ -129,6 +129,11 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=15000")
+        # SQLite's default page cache is 2 MiB, which a city's indexes
+        # outgrow at once; memory-mapped reads share the OS page cache
+        # between connections and processes.
+        cursor.execute("PRAGMA cache_size=-32768")
+        cursor.execute("PRAGMA mmap_size=1073741824")
         cursor.close()
 
 

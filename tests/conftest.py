@@ -104,8 +104,18 @@ def app(backend, database_urls, app_config):
     with app.app_context():
         yield app
         db.session.remove()
+        _check_service_totals()
         _empty_all_tables()
         db.engine.dispose()
+
+
+def _check_service_totals() -> None:
+    """Whatever a test did to sessions, the trigger-kept totals must still
+    equal a fresh computation from them."""
+    from server.reports.totals_sql import differences
+    with db.engine.connect() as connection:
+        found = differences(connection)
+    assert not any(found.values()), f"service totals drifted from the sessions: {found}"
 
 
 def _empty_all_tables() -> None:

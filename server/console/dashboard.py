@@ -10,6 +10,7 @@ from server.auth.principal import Principal
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.extensions import db
+from server.reports import totals
 from server.reports.services import session_scope
 from server.service_sessions.models import ServiceSession
 from server.service_sessions.routes import REVIEW_QUEUE
@@ -24,39 +25,53 @@ def _month_bounds(day: date) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
-def _totals(principal: Principal, start: date, end: date) -> dict:
+def _month_figures(principal: Principal, months: list[date]) -> dict[date, dict]:
+    """Hours and people of each month (first days) that ``principal`` may count."""
+    if totals.answers_for(principal):
+        kept = totals.scope_figures(principal, [f"{m:%Y-%m}" for m in months])
+        figures = {m: kept[f"{m:%Y-%m}"] for m in months}
+    else:
+        figures = {m: _counted_from_sessions(principal, *_month_bounds(m)) for m in months}
+    return {m: {"credited_hours": round(f.credited_seconds / 3600, 1),
+                "pending_hours": round(f.pending_seconds / 3600, 1), "people": f.people}
+            for m, f in figures.items()}
+
+
+def _counted_from_sessions(principal: Principal, start: date, end: date) -> totals.Figures:
     row = db.session.execute(
         select(func.coalesce(func.sum(ServiceSession.credited_seconds), 0),
                func.coalesce(func.sum(ServiceSession.pending_seconds), 0),
-               func.count(func.distinct(ServiceSession.person_id)))
+               func.count(ServiceSession.id), func.count(func.distinct(ServiceSession.person_id)))
         .where(ServiceSession.local_date >= start, ServiceSession.local_date <= end,
                ServiceSession.status != "rejected", session_scope(principal))).one()
-    return {"credited_hours": round(row[0] / 3600, 1), "pending_hours": round(row[1] / 3600, 1),
-            "people": row[2]}
+    return totals.Figures(int(row[0]), int(row[1]), row[2], row[3])
+
+
+#: The queue count stops here ("1000+"): counting a city's backlog exactly
+#: costs more than the number is worth on a first page.
+WAITING_COUNT_CAP = 1000
 
 
 def dashboard(principal: Principal, today: date) -> dict:
-    this_start, this_end = _month_bounds(today)
-    last_start, last_end = _month_bounds(this_start - timedelta(days=1))
-    waiting = db.session.scalar(select(func.count()).select_from(ServiceSession).where(
-        or_(ServiceSession.status.in_(REVIEW_QUEUE), ServiceSession.review_stale.is_(True)),
-        session_scope(principal)))
+    this_start = today.replace(day=1)
+    last_start = (this_start - timedelta(days=1)).replace(day=1)
+    waiting = db.session.scalar(select(func.count()).select_from(
+        select(ServiceSession.id).where(
+            or_(ServiceSession.status.in_(REVIEW_QUEUE), ServiceSession.review_stale.is_(True)),
+            session_scope(principal)).limit(WAITING_COUNT_CAP + 1).subquery()))
     silent = db.session.scalars(select(Device).where(
         visible(principal, Device), Device.revoked_at.is_(None),
         or_(Device.last_push_at.is_(None), Device.last_push_at < utcnow() - SILENT_AFTER))
         .order_by(Device.code).limit(20)).all()
-    trend = []
-    month_start = this_start
-    for _ in range(12):
-        first, last = _month_bounds(month_start)
-        trend.append({"month": first.strftime("%Y-%m"),
-                      "hours": _totals(principal, first, last)["credited_hours"]})
-        month_start = (first - timedelta(days=1)).replace(day=1)
-    trend.reverse()
+    months = [this_start]
+    for _ in range(11):
+        months.append((months[-1] - timedelta(days=1)).replace(day=1))
+    months.reverse()
+    figures = _month_figures(principal, months)
+    trend = [{"month": f"{m:%Y-%m}", "hours": figures[m]["credited_hours"]} for m in months]
     peak = max((m["hours"] for m in trend), default=0) or 1
     for month in trend:
         month["height"] = round(100 * month["hours"] / peak)
-    return {"this_month": _totals(principal, this_start, this_end), "trend": trend,
-            "last_month": _totals(principal, last_start, last_end),
+    return {"this_month": figures[this_start], "trend": trend, "last_month": figures[last_start],
             "month": this_start.strftime("%Y-%m"), "waiting_for_review": waiting,
-            "silent_devices": silent}
+            "waiting_capped": waiting > WAITING_COUNT_CAP, "silent_devices": silent}

@@ -8,6 +8,7 @@ sessions count nowhere.
 from __future__ import annotations
 
 import calendar
+from collections import Counter
 from datetime import date
 
 from sqlalchemy import and_, func, or_, select, true
@@ -18,6 +19,7 @@ from server.errors import ValidationFailed
 from server.extensions import db
 from server.org.models import Area, Organisation
 from server.people.models import Person
+from server.reports import totals
 from server.service_sessions.models import ServiceSession
 from server.stations.models import Station
 
@@ -76,6 +78,10 @@ def service_hours(principal: Principal, group_by: str, start: date, end: date,
                   rollup: bool = False) -> list[dict]:
     """Rows of ``code``, ``name``, ``credited_seconds``, ``pending_seconds``,
     ``sessions``, ``people``, ordered by code."""
+    if group_by == "branch":
+        period = totals.period_key(start, end)
+        if period and totals.answers_for(principal):
+            return _branches_from_totals(principal, period, rollup)
     where = and_(ServiceSession.local_date >= start, ServiceSession.local_date <= end,
                  ServiceSession.status != "rejected", session_scope(principal))
     if group_by == "person":
@@ -87,12 +93,11 @@ def service_hours(principal: Principal, group_by: str, start: date, end: date,
                  .join(Station, Station.id == ServiceSession.station_id)
                  .where(where).group_by(Station.id, Station.code, Station.name))
     elif group_by == "branch":
+        node_filter = None if principal.is_admin else visible(principal, Organisation)
         if rollup:
-            return _rolled_up(Organisation, ServiceSession.branch_id, where,
-                              None if principal.is_admin else visible(principal, Organisation))
+            return _rolled_up(Organisation, ServiceSession.branch_id, where, node_filter)
         query = _tree_query(Organisation, ServiceSession.branch_id, where)
-        query = query.where(visible(principal, Organisation)) if not principal.is_admin \
-            else query
+        query = query.where(node_filter) if node_filter is not None else query
     else:
         station_area = select(Station.id, Station.area_id).subquery()
         join = (station_area, station_area.c.id == ServiceSession.station_id)
@@ -100,6 +105,18 @@ def service_hours(principal: Principal, group_by: str, start: date, end: date,
             return _rolled_up(Area, station_area.c.area_id, where, None, join=join)
         query = _tree_query(Area, station_area.c.area_id, where, join=join)
     return [dict(row._mapping) for row in db.session.execute(query.order_by("code"))]
+
+
+def _branches_from_totals(principal: Principal, period: str, rollup: bool) -> list[dict]:
+    """The branch report of a whole month, quarter or year, from the kept figures."""
+    figures = totals.branch_figures(principal, period)
+    node_filter = None if principal.is_admin else visible(principal, Organisation)
+    if rollup:
+        return _roll_up(Organisation, figures, totals.movers(principal, [period]), node_filter)
+    names = db.session.execute(select(Organisation.id, Organisation.code, Organisation.name)
+                               .where(Organisation.id.in_(list(figures)))).all()
+    return sorted(({"code": code, "name": name, **vars(figures[branch])}
+                   for branch, code, name in names), key=lambda row: row["code"])
 
 
 def _tree_query(model, member_column, where, join=None):
@@ -112,49 +129,61 @@ def _tree_query(model, member_column, where, join=None):
 
 
 def _rolled_up(model, member_column, where, node_filter, join=None) -> list[dict]:
-    """Each node with its whole subtree: sums per attached node in SQL, then
-    added up every node's ancestors by materialised path.
-
-    A join of sessions to ancestors by path prefix made the database compare
-    each session with every node; summing first leaves a few hundred rows.
-    People are counted once per node, from the distinct (node, person) pairs.
-    """
+    """Rollup straight from the sessions: figures per attached node in SQL,
+    and the distinct (node, person) pairs for the people who served at more
+    than one node."""
     def base(*columns):
         query = select(*columns).select_from(ServiceSession)
         return (query.join(*join) if join is not None else query).where(where)
 
     sums = db.session.execute(base(
         member_column.label("member"), func.sum(ServiceSession.credited_seconds),
-        func.sum(ServiceSession.pending_seconds), func.count(ServiceSession.id))
+        func.sum(ServiceSession.pending_seconds), func.count(ServiceSession.id),
+        func.count(func.distinct(ServiceSession.person_id)))
         .group_by(member_column)).all()
-    if not sums:
+    figures = {row[0]: totals.Figures(int(row[1] or 0), int(row[2] or 0), row[3], row[4])
+               for row in sums}
+    members_of: dict[int, list[int]] = {}
+    for member, person in db.session.execute(
+            base(member_column.label("member"), ServiceSession.person_id).distinct()):
+        members_of.setdefault(person, []).append(member)
+    return _roll_up(model, figures, {person: members for person, members in members_of.items()
+                                     if len(members) > 1}, node_filter)
+
+
+def _roll_up(model, figures: dict[int, "totals.Figures"], movers: dict, node_filter
+             ) -> list[dict]:
+    """Each node with its whole subtree, from the figures of the nodes
+    sessions are attached to, added to every ancestor by materialised path.
+
+    People add up too, except those who served at several nodes (``movers``:
+    any key -> their nodes): they count once in each common ancestor.
+    Summing per node first leaves a few thousand rows to walk; joining
+    sessions to ancestors by path prefix made the database compare each
+    session with every node.
+    """
+    if not figures:
         return []
-    pairs = db.session.execute(base(member_column.label("member"), ServiceSession.person_id)
-                               .distinct()).all()
-    members = {row.member for row in sums}
     paths = dict(db.session.execute(select(model.id, model.path).where(
-        model.id.in_(members))).all())
+        model.id.in_(list(figures)))).all())
     node_query = select(model.id, model.code, model.name, model.path)
     if node_filter is not None:
         node_query = node_query.where(node_filter)
     codes_on_paths = {code for path in paths.values() for code in path.strip("/").split("/")}
-    nodes = {row.code: row for row in db.session.execute(
+    names = {row.code: row.name for row in db.session.execute(
         node_query.where(model.code.in_(codes_on_paths)))}
-    totals: dict[str, list] = {}
-    for member, credited, pending, count in sums:
-        for code in paths[member].strip("/").split("/"):
-            if code in nodes:
-                entry = totals.setdefault(code, [0, 0, 0, set()])
-                entry[0] += credited or 0
-                entry[1] += pending or 0
-                entry[2] += count
-    for member, person in pairs:
-        for code in paths[member].strip("/").split("/"):
-            if code in totals:
-                totals[code][3].add(person)
-    return [{"code": code, "name": nodes[code].name, "credited_seconds": int(c),
-             "pending_seconds": int(p), "sessions": n, "people": len(people)}
-            for code, (c, p, n, people) in sorted(totals.items())]
+    ancestors = {member: [code for code in path.strip("/").split("/") if code in names]
+                 for member, path in paths.items()}
+    rolled: dict[str, totals.Figures] = {}
+    for member, own in figures.items():
+        for code in ancestors[member]:
+            rolled.setdefault(code, totals.Figures()).add(own)
+    for members in movers.values():
+        shared = Counter(code for member in members for code in ancestors.get(member, ()))
+        for code, times in shared.items():
+            rolled[code].people -= times - 1
+    return [{"code": code, "name": names[code], **vars(rolled[code])}
+            for code in sorted(rolled)]
 
 
 def sync_completeness(principal: Principal, start: date, end: date) -> dict:

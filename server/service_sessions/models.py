@@ -23,6 +23,8 @@ class ServiceSession(db.Model):
     __table_args__ = (
         Index("ix_service_session_local_date", "local_date"),
         Index("ix_service_session_person_key_at", "person_id", "key_at"),
+        # A branch's (or a street's branches') sessions in a period.
+        Index("ix_service_session_branch_date", "branch_id", "local_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,7 +55,7 @@ class ServiceSession(db.Model):
     #: Local date (Asia/Shanghai) the session belongs to: that of its start.
     local_date: Mapped[date] = mapped_column(Date)
     #: The person's organisation on local_date.
-    branch_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     person = relationship("Person")

@@ -1,0 +1,110 @@
+"""Reading the trigger-kept figures (``server/reports/models.py``).
+
+They answer for whole months, quarters and years, for callers whose sessions
+are exactly those of the branches they may see (everyone but station
+managers, who also see the sessions at their stations). Other questions go
+to the sessions themselves.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from server.auth.policy import visible
+from server.auth.principal import Principal
+from server.extensions import db
+from server.org.models import Organisation
+from server.reports.models import BranchPeriodTotal, PeriodMover, PersonBranchPeriod
+
+
+@dataclass
+class Figures:
+    credited_seconds: int = 0
+    pending_seconds: int = 0
+    sessions: int = 0
+    people: int = 0
+
+    def add(self, other: "Figures") -> None:
+        self.credited_seconds += other.credited_seconds
+        self.pending_seconds += other.pending_seconds
+        self.sessions += other.sessions
+        self.people += other.people
+
+
+def period_key(start: date, end: date) -> str | None:
+    """``2026-11``, ``2026-Q4`` or ``2026`` when [start, end] is exactly one."""
+    if start.day != 1 or end.year != start.year:
+        return None
+    last_day = end.day == calendar.monthrange(end.year, end.month)[1]
+    if not last_day:
+        return None
+    if start.month == end.month:
+        return f"{start:%Y-%m}"
+    if start.month == 1 and end.month == 12:
+        return f"{start:%Y}"
+    if start.month % 3 == 1 and end.month == start.month + 2:
+        return f"{start.year}-Q{(start.month + 2) // 3}"
+    return None
+
+
+def answers_for(principal: Principal) -> bool:
+    """Whether the kept figures are exactly what ``principal`` may count."""
+    return not principal.station_ids
+
+
+def _visible_branches(principal: Principal):
+    return None if principal.is_admin else select(Organisation.id).where(
+        visible(principal, Organisation))
+
+
+def branch_figures(principal: Principal, period: str) -> dict[int, Figures]:
+    """Each visible branch's own figures in ``period``."""
+    query = select(BranchPeriodTotal).where(BranchPeriodTotal.period == period,
+                                            BranchPeriodTotal.sessions != 0)
+    branches = _visible_branches(principal)
+    if branches is not None:
+        query = query.where(BranchPeriodTotal.branch_id.in_(branches))
+    return {row.branch_id: Figures(row.credited_seconds, row.pending_seconds, row.sessions,
+                                   row.people)
+            for row in db.session.scalars(query)}
+
+
+def movers(principal: Principal, periods: list[str]) -> dict[tuple[str, int], list[int]]:
+    """(period, person) -> the visible branches the person served in, for the
+    few people who served in more than one in a period."""
+    query = (select(PersonBranchPeriod.period, PersonBranchPeriod.person_id,
+                    PersonBranchPeriod.branch_id)
+             .join(PeriodMover, (PeriodMover.period == PersonBranchPeriod.period)
+                   & (PeriodMover.person_id == PersonBranchPeriod.person_id))
+             .where(PeriodMover.period.in_(periods), PersonBranchPeriod.sessions > 0))
+    branches = _visible_branches(principal)
+    if branches is not None:
+        query = query.where(PersonBranchPeriod.branch_id.in_(branches))
+    found: dict[tuple[str, int], list[int]] = {}
+    for period, person, branch in db.session.execute(query):
+        found.setdefault((period, person), []).append(branch)
+    return {key: members for key, members in found.items() if len(members) > 1}
+
+
+def scope_figures(principal: Principal, periods: list[str]) -> dict[str, Figures]:
+    """Everything ``principal`` may count, per period: one sum per period,
+    people counted once even when they served in two visible branches."""
+    query = (select(BranchPeriodTotal.period,
+                    func.sum(BranchPeriodTotal.credited_seconds),
+                    func.sum(BranchPeriodTotal.pending_seconds),
+                    func.sum(BranchPeriodTotal.sessions), func.sum(BranchPeriodTotal.people))
+             .where(BranchPeriodTotal.period.in_(periods))
+             .group_by(BranchPeriodTotal.period))
+    branches = _visible_branches(principal)
+    if branches is not None:
+        query = query.where(BranchPeriodTotal.branch_id.in_(branches))
+    result = {period: Figures() for period in periods}
+    for period, credited, pending, sessions, people in db.session.execute(query):
+        result[period] = Figures(int(credited or 0), int(pending or 0), int(sessions or 0),
+                                 int(people or 0))
+    for (period, _), members in movers(principal, periods).items():
+        result[period].people -= len(members) - 1
+    return result

@@ -33,6 +33,14 @@ def database(backend: str):
             _migrate(url)
             yield url
         return
+    with postgres_database() as (url, _):
+        yield url
+
+
+@contextmanager
+def postgres_database():
+    """(URL of a fresh migrated database, the throwaway Cluster or None when
+    BENCH_DATABASE_URL names a server)."""
     from tests.conftest import _fresh_postgres_database
     from tests.pg_cluster import Cluster, find_pg_bin
     server_url = os.environ.get("BENCH_DATABASE_URL")
@@ -46,7 +54,7 @@ def database(backend: str):
     try:
         url = _fresh_postgres_database(server_url, "bench")
         _migrate(url)
-        yield url
+        yield url, cluster
     finally:
         if cluster:
             cluster.stop()

@@ -142,6 +142,8 @@ SELECT {sql["key"]}, {t("epoch")}, person, station, {sql["key"]}, derived, {t("e
      AND m.started_on <= day AND (m.ended_on IS NULL OR m.ended_on >= day)),
   {t("epoch")}
 FROM reviewed"""
+        if dialect == "postgresql":
+            statement = statement.replace("%", "%%")  # psycopg's placeholder character
         connection.exec_driver_sql(statement)
         db.session.commit()
         connection = db.session.connection()
@@ -170,7 +172,7 @@ def generate(url: str, args) -> str:
     app = create_app({"DATABASE_URL": url, **BENCH_CONFIG})
     with app.app_context():
         from server.auth.services import create_user, issue_api_token
-        from server.models import Area, Membership, Organisation, Person, ServiceSession, Station
+        from server.models import Area, Membership, Organisation, Person, Station
         connection = db.session.connection()
         now = datetime.now(timezone.utc)
         areas, orgs = [], []

@@ -4,13 +4,18 @@ PostgreSQL, with a burst where they all come back online within 10 s, then
 the simulator's ledger check (nothing lost, nothing counted twice).
 
     .venv/bin/python scripts/load_test.py [--devices 500] [--minutes 5] [--workers 3]
-        [--database-url postgresql://...]   # default: a throwaway local cluster
+        [--restart-database-at SECONDS ...]
 
 Phase 1 (most of the time): every device records a few scans now and then
 and syncs each time. Phase 2 (the last minute): every device is offline and
 queues its scans. Burst: all devices sync, their starts spread over 10 s.
 Reported: requests, error rate (non-200 answers and network failures before
 retry), p50/p99 push latency, events per second, and the ledger differences.
+
+With --restart-database-at, the throwaway PostgreSQL cluster is restarted
+(pg_ctl restart -m fast) at those seconds into the run: a drill that the
+devices ride out (503 + Retry-After, their queues kept) and that the ledger
+check afterwards finds nothing lost or doubled.
 """
 from __future__ import annotations
 
@@ -21,12 +26,12 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchlib import BENCH_CONFIG, database  # noqa: E402
+from benchlib import BENCH_CONFIG, postgres_database  # noqa: E402
 
 from sync.client.transport import HttpTransport, TransportError  # noqa: E402
 from sync.simulation import Config, _Api, _setup, compare_with_ledger  # noqa: E402
@@ -37,6 +42,10 @@ _lock = threading.Lock()
 LATENCIES: list[float] = []
 OUTCOMES = {"ok": 0, "http_error": 0, "network_error": 0}
 EVENTS = [0]
+#: (second into the run, seconds the restart took)
+RESTARTS: list[tuple[int, float]] = []
+#: Error answers by status and code, e.g. "503 database_unavailable".
+ERRORS: dict[str, int] = {}
 
 
 class TimedTransport(HttpTransport):
@@ -51,6 +60,9 @@ class TimedTransport(HttpTransport):
         with _lock:
             LATENCIES.append(time.perf_counter() - started)
             OUTCOMES["ok" if answer.status == 200 else "http_error"] += 1
+            if answer.status != 200:
+                key = f"{answer.status} {(answer.body or {}).get('code', '')}".strip()
+                ERRORS[key] = ERRORS.get(key, 0) + 1
             if answer.status == 200:
                 EVENTS[0] += len(answer.body.get("results", []))
         return answer
@@ -98,9 +110,11 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=5)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--restart-database-at", type=float, nargs="*", default=[],
+                        metavar="SECONDS")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    with database("postgresql") as url, tempfile.TemporaryDirectory() as folder:
+    with postgres_database() as (url, cluster), tempfile.TemporaryDirectory() as folder:
         token = _admin_token(url)
         server = LiveServer(url, workers=args.workers, threads=4,
                             SECRET_KEY=BENCH_CONFIG["SECRET_KEY"],
@@ -123,6 +137,11 @@ def main() -> int:
                 d, random.Random(rng.random()), offline_at, burst_at)) for d in devices]
             for thread in threads:
                 thread.start()
+            for at in sorted(args.restart_database_at):
+                time.sleep(max(0.0, begun + at - time.monotonic()))
+                started = time.monotonic()
+                cluster.restart()
+                RESTARTS.append((round(at), round(time.monotonic() - started, 1)))
             for thread in threads:
                 thread.join()
             elapsed = time.monotonic() - begun
@@ -136,6 +155,10 @@ def main() -> int:
     print(f"push requests {requests}: {OUTCOMES['ok']} ok, {OUTCOMES['http_error']} HTTP errors, "
           f"{OUTCOMES['network_error']} network errors "
           f"(error rate {(requests - OUTCOMES['ok']) / max(requests, 1):.2%}, all retried)")
+    if ERRORS:
+        print("error answers: " + ", ".join(f"{k} x{n}" for k, n in sorted(ERRORS.items())))
+    if RESTARTS:
+        print("database restarts (at s, took s): " + ", ".join(map(str, RESTARTS)))
     print(f"push latency p50 {statistics.median(latencies) * 1000:.0f} ms, "
           f"p99 {latencies[int(0.99 * (len(latencies) - 1))] * 1000:.0f} ms; "
           f"{EVENTS[0] / elapsed:.1f} events/s answered")

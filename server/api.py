@@ -8,6 +8,7 @@ from flask import current_app, json
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from server.database_faults import driver_error_classes, handle_database_error
 from server.errors import AppError
 
 PROBLEM_MIMETYPE = "application/problem+json"
@@ -66,6 +67,8 @@ class ProblemApi(Api):
     def _register_error_handlers(self):
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
         self._app.register_error_handler(AppError, self.handle_app_error)
+        for error_class in driver_error_classes():
+            self._app.register_error_handler(error_class, handle_database_error)
 
     def handle_app_error(self, error: AppError):
         return problem_response(error.status, error.code, error.detail, error.headers,

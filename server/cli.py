@@ -67,3 +67,20 @@ def register_cli(app: Flask) -> None:
             raise SystemExit(1)
         db.session.commit()
         click.echo(f"Imported {result['created']} {kind}.")
+
+    @app.cli.command("service-totals")
+    @click.argument("action", type=click.Choice(["check", "rebuild"]))
+    def service_totals_command(action):
+        """Compare the trigger-kept service totals with the sessions, or rebuild them."""
+        from server.reports import totals_sql
+        connection = db.session.connection()
+        if action == "rebuild":
+            totals_sql.rebuild(connection)
+            db.session.commit()
+            click.echo("Service totals rebuilt from the sessions.")
+            return
+        found = totals_sql.differences(connection)
+        for table, rows in found.items():
+            click.echo(f"{table}: {rows} differing rows")
+        if any(found.values()):
+            raise SystemExit(1)

@@ -116,3 +116,20 @@ def test_rebuild_reproduces_what_the_triggers_kept(world):
     assert db.session.execute(select(BranchPeriodTotal.__table__).order_by(
         "branch_id", "period")).all() == kept
     db.session.commit()
+
+
+def test_operators_can_check_and_rebuild_from_the_command_line(app, world):
+    rng = random.Random(3)
+    people, branches, station = _ids(Person), _ids(Organisation), _ids(Station)[0]
+    db.session.execute(insert(ServiceSession.__table__),
+                       [_row(rng, n, people, branches, station) for n in range(20)])
+    db.session.commit()
+    runner = app.test_cli_runner()
+    checked = runner.invoke(args=["service-totals", "check"])
+    assert checked.exit_code == 0 and "branch_period_total: 0 differing rows" in checked.output
+    db.session.execute(update(BranchPeriodTotal.__table__).values(sessions=12345))
+    db.session.commit()
+    assert runner.invoke(args=["service-totals", "check"]).exit_code == 1
+    rebuilt = runner.invoke(args=["service-totals", "rebuild"])
+    assert rebuilt.exit_code == 0
+    assert runner.invoke(args=["service-totals", "check"]).exit_code == 0

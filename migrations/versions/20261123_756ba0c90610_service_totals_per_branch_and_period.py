@@ -43,7 +43,7 @@ def upgrade():
     )
     with op.batch_alter_table('service_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_session_branch_id'))
-        batch_op.create_index('ix_service_session_branch_date', ['branch_id', 'local_date'], unique=False)
+        batch_op.create_index('ix_service_session_branch_date', ['branch_id', 'local_date', 'station_id'], unique=False)
 
     # ### end Alembic commands ###
     # The triggers' SQL is imported, not copied: a later change to it comes

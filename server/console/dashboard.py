@@ -13,7 +13,7 @@ from server.extensions import db
 from server.reports import totals
 from server.reports.services import session_scope
 from server.service_sessions.models import ServiceSession
-from server.service_sessions.routes import REVIEW_QUEUE
+
 
 #: A device silent for longer than this is listed.
 SILENT_AFTER = timedelta(days=3)
@@ -57,7 +57,7 @@ def dashboard(principal: Principal, today: date) -> dict:
     last_start = (this_start - timedelta(days=1)).replace(day=1)
     waiting = db.session.scalar(select(func.count()).select_from(
         select(ServiceSession.id).where(
-            or_(ServiceSession.status.in_(REVIEW_QUEUE), ServiceSession.review_stale.is_(True)),
+            ServiceSession.awaiting_review.is_(True),
             session_scope(principal)).limit(WAITING_COUNT_CAP + 1).subquery()))
     silent = db.session.scalars(select(Device).where(
         visible(principal, Device), Device.revoked_at.is_(None),

@@ -22,6 +22,7 @@ from server.extensions import db
 from server.imports.services import IMPORTERS, import_file
 from server.org.models import Organisation
 from server.people.models import Person
+from server.console.paging import window
 from server.qr.images import qr_png
 from server.qr.routes import poster_stations
 from server.qr.posters import render_posters
@@ -39,7 +40,7 @@ def _visible_page(model, order_by, search_columns=("code", "name")):
     if q:
         query = query.where(or_(*(getattr(model, c).like(f"%{q}%") for c in search_columns)))
     page = max(1, request.args.get("page", 1, type=int))
-    return db.paginate(query.order_by(order_by), page=page, per_page=PAGE_SIZE, error_out=False), q
+    return window(query.order_by(order_by), page, PAGE_SIZE), q
 
 
 def _visible_or_404(model, code):
@@ -230,5 +231,3 @@ def export_hours(fmt: str):
     rows = service_hours(_principal(), group_by, start, end, request.args.get("rollup") == "1")
     return exports.export_response(rows, fmt, f"志愿服务时长统计（{start} 至 {end}）",
                                    f"service-hours-{group_by}-{start:%Y-%m}")
-
-

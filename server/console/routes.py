@@ -5,11 +5,12 @@ from flask import (Blueprint, abort, current_app, flash, make_response, redirect
                    render_template, request, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from server.auth.services import authenticate
 from server.checkins.models import CheckinEvent
 from server.console.dashboard import dashboard
+from server.console.paging import window
 from server.console.forms import (AmendForm, ApproveForm, BulkApproveForm, PasswordForm,
                                   RejectForm, SignInForm, SignOutForm)
 from server.console.login import ConsoleUser
@@ -17,7 +18,7 @@ from server.errors import AppError
 from server.extensions import csrf, db, limiter
 from server.reports.services import session_scope
 from server.service_sessions.models import ServiceSession
-from server.service_sessions.routes import REVIEW_QUEUE
+from server.service_sessions.models import REVIEW_QUEUE
 from server.service_sessions.services import review_session, session_by_id
 from sync.timeutil import BUSINESS_TZ, local_today
 
@@ -90,12 +91,12 @@ def review_queue():
     page = max(1, request.args.get("page", 1, type=int))
     status = request.args.get("status")
     query = select(ServiceSession).where(
-        or_(ServiceSession.status.in_(REVIEW_QUEUE), ServiceSession.review_stale.is_(True)),
+        ServiceSession.awaiting_review.is_(True),
         session_scope(_principal()))
     if status in REVIEW_QUEUE:
         query = query.where(ServiceSession.status == status)
     query = query.order_by(ServiceSession.key_at.desc(), ServiceSession.id.desc())
-    result = db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    result = window(query, page, PAGE_SIZE)
     return render_template("console/review.html", page=result, status=status,
                            statuses=REVIEW_QUEUE, bulk=BulkApproveForm())
 

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Computed, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db_types import UTCDateTime, utcnow
 from server.extensions import db
 
 REVIEW_DECISIONS = ("approved", "rejected", "amended")
+#: Derived statuses a secretary has to look at.
+REVIEW_QUEUE = ("missing_checkout", "too_long", "orphan_checkout", "needs_review")
 
 
 class ServiceSession(db.Model):
@@ -23,8 +25,12 @@ class ServiceSession(db.Model):
     __table_args__ = (
         Index("ix_service_session_local_date", "local_date"),
         Index("ix_service_session_person_key_at", "person_id", "key_at"),
-        # A branch's (or a street's branches') sessions in a period.
-        Index("ix_service_session_branch_date", "branch_id", "local_date"),
+        # A branch's (or a street's branches') sessions in a period, and
+        # the stations behind them without reading the rows (completeness).
+        Index("ix_service_session_branch_date", "branch_id", "local_date", "station_id"),
+        # The review queue of a subtree, newest first, without reading the
+        # sessions that wait for nothing.
+        Index("ix_service_session_review_queue", "awaiting_review", "branch_id", "key_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,6 +56,11 @@ class ServiceSession(db.Model):
     flags: Mapped[str] = mapped_column(String(200), default="")
     #: True when a review exists but late events changed the derived times.
     review_stale: Mapped[bool] = mapped_column(default=False)
+    #: In the review queue: flagged by pairing, or a review that no longer
+    #: applies. Kept by the database so no write path can forget it.
+    awaiting_review: Mapped[bool] = mapped_column(Computed(
+        "status IN (" + ", ".join(f"'{s}'" for s in REVIEW_QUEUE) + ") OR review_stale",
+        persisted=True))
     credited_seconds: Mapped[int] = mapped_column(default=0)
     pending_seconds: Mapped[int] = mapped_column(default=0)
     #: Local date (Asia/Shanghai) the session belongs to: that of its start.

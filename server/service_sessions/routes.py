@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from server.auth.boundary import current_principal
 from server.auth.policy import visible
@@ -22,7 +22,6 @@ blp = Blueprint("sessions", __name__, url_prefix="/sessions",
                 description="Service sessions derived from scans, and their review.")
 
 #: Statuses that wait for a secretary's decision.
-REVIEW_QUEUE = ("missing_checkout", "too_long", "orphan_checkout", "needs_review")
 
 
 def _visible_sessions(principal):
@@ -51,8 +50,7 @@ class Sessions(MethodView):
         if args["status"]:
             query = query.where(ServiceSession.status == args["status"])
         if args["needs_review"]:
-            query = query.where(or_(ServiceSession.status.in_(REVIEW_QUEUE),
-                                    ServiceSession.review_stale.is_(True)))
+            query = query.where(ServiceSession.awaiting_review.is_(True))
         if args["date_from"]:
             query = query.where(ServiceSession.local_date >= args["date_from"])
         if args["date_to"]:

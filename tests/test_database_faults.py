@@ -1,0 +1,79 @@
+"""A database that is read-only or full: devices get 503 with Retry-After and
+a stable code while it lasts, nothing is half-written, and the same batch
+sent again afterwards is stored once.
+
+(PostgreSQL restarted under load is a drill: ``scripts/load_test.py
+--restart-database-at``; see docs/benchmarks.md.)
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, func, select
+
+from server import create_app
+from server.checkins.models import CheckinEvent
+from server.extensions import db
+from tests.conftest import config_for_tests
+from tests.sync_helpers import batch, push, recent, scan
+
+
+def _read_only_app(backend: str, url: str):
+    if backend == "sqlite":
+        path = url.removeprefix("sqlite:///")
+        return create_app(config_for_tests(f"sqlite:///file:{path}?mode=ro&uri=true"))
+    return create_app(config_for_tests(url, SQLALCHEMY_ENGINE_OPTIONS={
+        "pool_pre_ping": True,
+        "connect_args": {"options": "-c default_transaction_read_only=on"}}))
+
+
+def _stored() -> int:
+    return db.session.scalar(select(func.count()).select_from(CheckinEvent))
+
+
+def test_a_read_only_database_answers_503_then_the_resent_batch_is_stored(
+        app, backend, database_urls, make_device):
+    _, token = make_device()
+    body = batch([scan("P-BA-1", "check_in", recent(2)), scan("P-BA-1", "check_out", recent(1))])
+    read_only = _read_only_app(backend, database_urls(backend))
+    with read_only.app_context():
+        answer = push(read_only.test_client(), token, body)
+        db.engine.dispose()
+    assert answer.status_code == 503
+    assert answer.mimetype == "application/problem+json"
+    assert answer.json["code"] == "database_read_only"
+    assert int(answer.headers["Retry-After"]) > 0
+    assert _stored() == 0
+
+    again = push(app.test_client(), token, body)
+    assert again.status_code == 200
+    assert [r["status"] for r in again.json["results"]] == ["accepted", "accepted"]
+    assert _stored() == 2
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # max_page_count is SQLite's
+def test_a_full_sqlite_database_answers_503_and_writes_nothing(app, backend, make_device):
+    _, token = make_device()
+    client = app.test_client()
+    db.session.remove()
+    raw = db.engine.raw_connection()  # outside any transaction, as VACUUM must be
+    raw.driver_connection.execute("VACUUM")  # no free pages left to reuse
+    raw.close()
+
+    @event.listens_for(db.engine, "connect")
+    def no_room_to_grow(dbapi_connection, _):
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    db.engine.dispose()
+    body = batch([scan("P-BA-1", "check_in", recent(2)) for _ in range(200)])
+    answer = push(client, token, body)
+    assert answer.status_code == 503
+    assert answer.json["code"] == "database_full"
+    assert "Retry-After" in answer.headers
+
+    event.remove(db.engine, "connect", no_room_to_grow)
+    db.engine.dispose()
+    assert _stored() == 0
+    again = push(client, token, body)
+    assert again.status_code == 200
+    assert _stored() == 200

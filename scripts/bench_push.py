@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/bench_push.py [--backend sqlite|postgresql|both]
                                            [--events 20000] [--batch 500] [--people 2000]
+                                           [--database-url URL]
 
 For each database, in one run:
 1. raw: the driver's executemany of ``INSERT ... ON CONFLICT (event_id) DO
@@ -12,6 +13,11 @@ For each database, in one run:
    pipeline (validation, de-duplication, storage, flags, pairing);
 3. parallel: four devices push another ``--events`` events at once.
 Latency is per batch, measured by the client.
+
+With --database-url, the run goes into that existing database instead of a
+fresh one: a device is enrolled for 20 of its stations and --people of its
+people, at random. Pointed at the city dataset of scripts/generate_city.py
+(two years, 20 million sessions) this measures what history costs a push.
 """
 from __future__ import annotations
 
@@ -24,11 +30,12 @@ import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import BENCH_CONFIG, build_world, database  # noqa: E402
+from benchlib import BENCH_CONFIG, attach_device, build_world, database  # noqa: E402
 
 from tests.live_server import LiveServer  # noqa: E402
 
@@ -115,10 +122,16 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
+@contextmanager
+def _existing(url: str):
+    yield url
+
+
 def run(backend: str, args) -> None:
     rng = random.Random(42)
-    with database(backend) as url:
-        world = build_world(url, args.people, stations=20)
+    with (_existing(args.database_url) if args.database_url else database(backend)) as url:
+        world = (attach_device(url, args.people) if args.database_url
+                 else build_world(url, args.people, stations=20))
         raw_rate = raw_insert_rate(url, args.events, args.batch)
         server = LiveServer(url, workers=2, PUSH_RATE_LIMIT="1000000 per minute",
                             **{k: v for k, v in BENCH_CONFIG.items() if k == "SECRET_KEY"})
@@ -159,7 +172,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--database-url", default=None,
+                        help="an existing dataset (e.g. the generated city) instead of a "
+                             "fresh database")
     args = parser.parse_args()
+    if args.database_url:
+        run(args.database_url.split(":")[0].split("+")[0], args)
+        return
     for backend in (("sqlite", "postgresql") if args.backend == "both" else (args.backend,)):
         run(backend, args)
 

@@ -104,3 +104,40 @@ def build_world(url: str, people: int, stations: int = 1) -> dict:
         db.session.commit()
         db.engine.dispose()
     return {"people": person_codes, "stations": station_codes, "token": token}
+
+
+def attach_device(url: str, people: int, stations: int = 20, seed: int = 1) -> dict:
+    """An enrolled device in an existing dataset (scripts/generate_city.py):
+    ``stations`` of its stations and ``people`` of its people, at random;
+    returns the same shape as ``build_world``."""
+    import random
+    import time
+
+    from sqlalchemy import select
+
+    from server.auth.principal import Principal
+    from server.auth.services import create_user
+    from server.devices.services import create_device, enrol_device
+    from server.people.models import Person
+    from server.stations.models import Station
+
+    rng = random.Random(seed)
+    app = create_app({"DATABASE_URL": url, **BENCH_CONFIG})
+    with app.app_context():
+        tag = time.time_ns()
+        admin = create_user("bench", {"username": f"bench-{tag}", "display_name": "bench",
+                                      "password": "bench-password",
+                                      "grants": [{"role": "admin"}]})
+        db.session.flush()
+        last_person = db.session.scalar(select(Person.id).order_by(Person.id.desc()).limit(1))
+        chosen = rng.sample(range(1, last_person + 1), people)
+        person_codes = list(db.session.scalars(select(Person.code).where(Person.id.in_(chosen))))
+        station_codes = list(db.session.scalars(select(Station.code).order_by(Station.id)
+                                                .limit(stations)))
+        _, enrolment = create_device(Principal.of(admin), {
+            "code": f"BENCH-{tag}", "name": "bench", "stations": station_codes,
+            "organisations": []})
+        _, token = enrol_device(enrolment, "bench")
+        db.session.commit()
+        db.engine.dispose()
+    return {"people": person_codes, "stations": station_codes, "token": token}

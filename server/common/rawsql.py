@@ -19,10 +19,15 @@ class RawSql:
         self.mark = "?" if self.sqlite else "%s"
 
     def time_param(self, value: datetime):
-        naive = value.astimezone(timezone.utc).replace(tzinfo=None)
-        # The text SQLAlchemy stores on SQLite ("%Y-%m-%d %H:%M:%S.%f"), made
-        # by isoformat, which is several times faster than strftime.
-        return naive.isoformat(" ", "microseconds") if self.sqlite else naive
+        # Called for every time of every row written on the push path: most
+        # values are UTC already, so they skip the conversion.
+        if value.tzinfo is not timezone.utc:
+            value = value.astimezone(timezone.utc)
+        if self.sqlite:
+            # The text SQLAlchemy stores on SQLite ("%Y-%m-%d %H:%M:%S.%f"):
+            # isoformat is several times faster than strftime; cut "+00:00".
+            return value.isoformat(" ", "microseconds")[:26]
+        return value.replace(tzinfo=None)
 
     def person_times(self, pairs: list[tuple[int, datetime]]) -> tuple[str, list]:
         """A FROM item ``w(pid, t, n)`` holding ``pairs`` (n = position), bound as
@@ -124,6 +129,46 @@ def write_rows(connection: Connection, table, rows: list[dict], *, returning: st
                 if not cursor.nextset():
                     break
         return found
+    finally:
+        cursor.close()
+
+
+def update_rows(connection: Connection, table, rows: list[dict], *, key: str = "id") -> None:
+    """UPDATE ``table`` SET the other columns of each row WHERE ``key`` matches.
+
+    On PostgreSQL one statement for all rows (COPY into a scratch table, then
+    UPDATE ... FROM it): an executemany is one statement per row, and each
+    fires the table's statement-level triggers once. SQLite's executemany
+    runs in-process and its triggers are per row anyway.
+    """
+    if not rows:
+        return
+    raw = RawSql(connection)
+    names = list(rows[0])
+    converters = [_converter(raw, table.c[name].type) for name in names]
+    values = [tuple(convert(row[name]) if convert else row[name]
+                    for name, convert in zip(names, converters)) for row in rows]
+    others = [name for name in names if name != key]
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        if raw.sqlite:
+            cursor.executemany(
+                f"UPDATE {table.name} SET {', '.join(f'{n} = ?' for n in others)} "
+                f"WHERE {key} = ?",
+                [tuple(v for n, v in zip(names, value) if n != key)
+                 + (value[names.index(key)],) for value in values])
+            return
+        scratch = f"{table.name}_changes"
+        # Same column types, none of the table's constraints or generated columns.
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {scratch} ON COMMIT DELETE ROWS "
+                       f"AS SELECT {', '.join(names)} FROM {table.name} WITH NO DATA")
+        with cursor.copy(f"COPY {scratch} ({', '.join(names)}) FROM STDIN") as copy:
+            for value in values:
+                copy.write_row(value)
+        cursor.execute(f"UPDATE {table.name} AS t SET "
+                       f"{', '.join(f'{n} = c.{n}' for n in others)} "
+                       f"FROM {scratch} AS c WHERE t.{key} = c.{key}")
+        cursor.execute(f"DELETE FROM {scratch}")
     finally:
         cursor.close()
 

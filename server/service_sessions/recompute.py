@@ -14,10 +14,11 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select
 
 from server.activities.models import Activity
-from server.common.rawsql import RawSql, in_values, read_date, read_time, write_rows
+from server.common.rawsql import (RawSql, in_values, read_date, read_time, update_rows,
+                                  write_rows)
 from server.db_types import utcnow
 from server.extensions import db
 from server.people.models import Person
@@ -154,12 +155,8 @@ def _recompute_chunk(restart: dict[int, datetime], rules: PairingRules) -> None:
         write_rows(connection, table, [{**row, "updated_at": now} for row in added])
     if changed:
         now = utcnow()
-        statement = (update(table).where(table.c.id == bindparam("b_id"))
-                     .values({**{name: bindparam(f"b_{name}") for name in _COMPARED},
-                              "updated_at": now}))
-        connection.execute(statement, [{"b_id": row["_id"],
-                                        **{f"b_{k}": row[k] for k in _COMPARED}}
-                                       for row in changed])
+        update_rows(connection, table, [{"id": row["_id"], **{k: row[k] for k in _COMPARED},
+                                         "updated_at": now} for row in changed])
 
 
 #: Columns compared to decide whether a stored session needs an update.

@@ -206,6 +206,27 @@ def test_report_says_whether_devices_may_still_hold_scans(client, make_device, a
     assert october["may_change"] is False and october["oldest_unsynced_scan_at"] is None
 
 
+def test_completeness_of_a_wide_scope_waits_for_the_devices_of_that_scope(
+        client, make_device, make_user, monkeypatch):
+    """A session at a station elsewhere is waited for in a narrow scope; in a
+    wide one (a district and up) the devices of the caller's own scope are."""
+    from server.reports import services
+    _, elsewhere = make_device(stations=("ST-NS-1",))
+    make_device(stations=("ST-BA-1",))
+    push(client, elsewhere, batch([scan("P-BA-1", "check_in", at("2026-10-20 09:00"),
+                                        station="ST-NS-1")]))
+    secretary = make_user("branch_secretary", "BA-DW")
+    url = "/api/v1/reports/service-hours?month=2026-10"
+
+    def stations():
+        report = client.get(url, headers=auth(secretary)).json["completeness"]
+        return sorted({d["station"] for d in report["devices"]})
+
+    assert stations() == ["ST-NS-1"]
+    monkeypatch.setattr(services, "WIDE_SCOPE_BRANCHES", 1)
+    assert stations() == ["ST-BA-1"]
+
+
 def test_person_record_and_draft_certificate(client, make_device, admin_token, tmp_path):
     from pypdf import PdfReader
     _, token = make_device()

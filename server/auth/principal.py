@@ -18,6 +18,8 @@ class Principal:
     organisation_paths: list[str] = field(default_factory=list)
     #: Ids of the stations a station manager covers.
     station_ids: list[int] = field(default_factory=list)
+    #: Answers worked out once per request (a principal lives for one).
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, user: User) -> Principal:

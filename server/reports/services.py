@@ -11,10 +11,11 @@ import calendar
 from collections import Counter
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, false, func, or_, select, true
 
 from server.auth.policy import visible
 from server.auth.principal import Principal
+from server.common.rawsql import in_values
 from server.errors import ValidationFailed
 from server.extensions import db
 from server.org.models import Area, Organisation
@@ -60,8 +61,7 @@ def session_scope(principal: Principal):
     """Sessions the caller may count: of visible branches, or at managed stations."""
     if principal.is_admin:
         return true()
-    branch_ok = ServiceSession.branch_id.in_(select(Organisation.id).where(
-        visible(principal, Organisation)))
+    branch_ok = in_values(ServiceSession.branch_id, totals.visible_organisations(principal))
     if principal.station_ids:
         return or_(branch_ok, ServiceSession.station_id.in_(principal.station_ids))
     return branch_ok
@@ -110,13 +110,14 @@ def service_hours(principal: Principal, group_by: str, start: date, end: date,
 def _branches_from_totals(principal: Principal, period: str, rollup: bool) -> list[dict]:
     """The branch report of a whole month, quarter or year, from the kept figures."""
     figures = totals.branch_figures(principal, period)
-    node_filter = None if principal.is_admin else visible(principal, Organisation)
+    organisations = totals.visible_organisations(principal)
     if rollup:
-        return _roll_up(Organisation, figures, totals.movers(principal, [period]), node_filter)
-    names = db.session.execute(select(Organisation.id, Organisation.code, Organisation.name)
-                               .where(Organisation.id.in_(list(figures)))).all()
-    return sorted(({"code": code, "name": name, **vars(figures[branch])}
-                   for branch, code, name in names), key=lambda row: row["code"])
+        return _roll_up(figures, totals.movers(principal, [period]),
+                        {branch: organisations[branch][2] for branch in figures},
+                        {code: name for code, name, _ in organisations.values()})
+    return sorted(({"code": organisations[branch][0], "name": organisations[branch][1],
+                    **vars(own)} for branch, own in figures.items()),
+                  key=lambda row: row["code"])
 
 
 def _tree_query(model, member_column, where, join=None):
@@ -141,20 +142,30 @@ def _rolled_up(model, member_column, where, node_filter, join=None) -> list[dict
         func.sum(ServiceSession.pending_seconds), func.count(ServiceSession.id),
         func.count(func.distinct(ServiceSession.person_id)))
         .group_by(member_column)).all()
+    if not sums:
+        return []
     figures = {row[0]: totals.Figures(int(row[1] or 0), int(row[2] or 0), row[3], row[4])
                for row in sums}
     members_of: dict[int, list[int]] = {}
     for member, person in db.session.execute(
             base(member_column.label("member"), ServiceSession.person_id).distinct()):
         members_of.setdefault(person, []).append(member)
-    return _roll_up(model, figures, {person: members for person, members in members_of.items()
-                                     if len(members) > 1}, node_filter)
+    paths = dict(db.session.execute(select(model.id, model.path).where(
+        in_values(model.id, figures))).all())
+    codes_on_paths = {code for path in paths.values() for code in path.strip("/").split("/")}
+    node_query = select(model.code, model.name).where(in_values(model.code, codes_on_paths))
+    if node_filter is not None:
+        node_query = node_query.where(node_filter)
+    names = dict(db.session.execute(node_query).all())
+    return _roll_up(figures, {person: members for person, members in members_of.items()
+                              if len(members) > 1}, paths, names)
 
 
-def _roll_up(model, figures: dict[int, "totals.Figures"], movers: dict, node_filter
-             ) -> list[dict]:
+def _roll_up(figures: dict[int, "totals.Figures"], movers: dict, paths: dict[int, str],
+             names: dict[str, str]) -> list[dict]:
     """Each node with its whole subtree, from the figures of the nodes
-    sessions are attached to, added to every ancestor by materialised path.
+    sessions are attached to (``paths``: their materialised paths), added to
+    every ancestor the caller may see (``names``: code -> name).
 
     People add up too, except those who served at several nodes (``movers``:
     any key -> their nodes): they count once in each common ancestor.
@@ -162,28 +173,58 @@ def _roll_up(model, figures: dict[int, "totals.Figures"], movers: dict, node_fil
     sessions to ancestors by path prefix made the database compare each
     session with every node.
     """
-    if not figures:
-        return []
-    paths = dict(db.session.execute(select(model.id, model.path).where(
-        model.id.in_(list(figures)))).all())
-    node_query = select(model.id, model.code, model.name, model.path)
-    if node_filter is not None:
-        node_query = node_query.where(node_filter)
-    codes_on_paths = {code for path in paths.values() for code in path.strip("/").split("/")}
-    names = {row.code: row.name for row in db.session.execute(
-        node_query.where(model.code.in_(codes_on_paths)))}
-    ancestors = {member: [code for code in path.strip("/").split("/") if code in names]
-                 for member, path in paths.items()}
-    rolled: dict[str, totals.Figures] = {}
+    ancestors = {member: [code for code in paths[member].strip("/").split("/") if code in names]
+                 for member in figures}
+    # Plain lists, not Figures: this loop runs over every node of a district.
+    rolled: dict[str, list[int]] = {}
     for member, own in figures.items():
+        credited, pending, sessions, people = (own.credited_seconds, own.pending_seconds,
+                                               own.sessions, own.people)
         for code in ancestors[member]:
-            rolled.setdefault(code, totals.Figures()).add(own)
+            sums = rolled.get(code)
+            if sums is None:
+                rolled[code] = [credited, pending, sessions, people]
+            else:
+                sums[0] += credited
+                sums[1] += pending
+                sums[2] += sessions
+                sums[3] += people
     for members in movers.values():
         shared = Counter(code for member in members for code in ancestors.get(member, ()))
         for code, times in shared.items():
-            rolled[code].people -= times - 1
-    return [{"code": code, "name": names[code], **vars(rolled[code])}
-            for code in sorted(rolled)]
+            rolled[code][3] -= times - 1
+    return [{"code": code, "name": names[code], "credited_seconds": sums[0],
+             "pending_seconds": sums[1], "sessions": sums[2], "people": sums[3]}
+            for code, sums in sorted(rolled.items())]
+
+
+#: Beyond this many branches (a district and up), the stations behind a
+#: report are those of the caller's own scope rather than found session by
+#: session: reading a district's month of sessions cost more than the report.
+WIDE_SCOPE_BRANCHES = 500
+
+
+def _stations_behind(principal: Principal, start: date, end: date):
+    """The ids (a list, or a SELECT of them) of the stations whose devices
+    the figures wait for."""
+    if principal.is_admin:
+        return select(Station.id)
+    organisations = totals.visible_organisations(principal)
+    if len(organisations) <= WIDE_SCOPE_BRANCHES:
+        # Through the (branch, date, station) index, without reading sessions.
+        return select(ServiceSession.station_id).where(
+            in_values(ServiceSession.branch_id, organisations),
+            ServiceSession.local_date >= start, ServiceSession.local_date <= end
+        ).union(select(Station.id).where(Station.id.in_(principal.station_ids or [-1])))
+    # A wide scope: the stations in the caller's areas, those its
+    # organisations host, and those it manages (a few thousand stations,
+    # sorted out here rather than by binding thousands of ids).
+    areas = set(db.session.scalars(select(Area.id).where(or_(false(), *(
+        Area.path.startswith(path, autoescape=True) for path in principal.area_paths)))))
+    managed = set(principal.station_ids)
+    return [station for station, host, area in db.session.execute(
+        select(Station.id, Station.host_organisation_id, Station.area_id))
+        if host in organisations or area in areas or station in managed]
 
 
 def sync_completeness(principal: Principal, start: date, end: date) -> dict:
@@ -191,22 +232,23 @@ def sync_completeness(principal: Principal, start: date, end: date) -> dict:
 
     Figures may still change while a device holds scans from before the
     period's end (it reported an older queued scan), or has not pushed since
-    the period ended.
+    the period ended. The stations behind the figures are those where the
+    caller's sessions of the period took place; for a scope wider than
+    WIDE_SCOPE_BRANCHES, those of the caller's devices (all, for an
+    administrator).
     """
     from datetime import datetime, time, timedelta
 
     from server.devices.models import Device, device_station
     from sync.timeutil import BUSINESS_TZ
     period_end = datetime.combine(end + timedelta(days=1), time.min, BUSINESS_TZ)
-    stations = (select(ServiceSession.station_id).where(
-        ServiceSession.local_date >= start, ServiceSession.local_date <= end,
-        session_scope(principal)).distinct())
     rows = db.session.execute(
         select(Station.code, Device.code.label("device"), Device.last_push_at,
                Device.queue_length, Device.oldest_queued_at)
         .join(device_station, device_station.c.station_id == Station.id)
         .join(Device, Device.id == device_station.c.device_id)
-        .where(Station.id.in_(stations), Device.revoked_at.is_(None))
+        .where(Station.id.in_(_stations_behind(principal, start, end)),
+               Device.revoked_at.is_(None))
         .order_by(Station.code, Device.code)).all()
     devices = []
     may_change = False

@@ -64,8 +64,20 @@ def fault_code(error: Exception) -> str | None:
         return _POSTGRES.get(sqlstate) or _POSTGRES.get(sqlstate[:2])
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return "database_unavailable"
+    if _lost_postgres_connection(driver_error):
+        return "database_unavailable"
     message = str(driver_error).lower()
     return next((code for marker, code in _SQLITE.items() if marker in message), None)
+
+
+def _lost_postgres_connection(driver_error: Exception) -> bool:
+    """psycopg's errors without a SQLSTATE: the server went away or refused
+    the connection ("the connection is lost", "connection failed")."""
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(driver_error, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
 def handle_database_error(error: Exception):

@@ -77,3 +77,19 @@ def test_a_full_sqlite_database_answers_503_and_writes_nothing(app, backend, mak
     again = push(client, token, body)
     assert again.status_code == 200
     assert _stored() == 200
+
+
+def test_a_lost_postgresql_connection_is_a_passing_fault():
+    """What a worker sees while PostgreSQL restarts (the drill in
+    scripts/load_test.py restarts it under load): no SQLSTATE, only psycopg's
+    OperationalError."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from server.database_faults import fault_code
+    lost = psycopg.OperationalError("the connection is lost")
+    assert fault_code(lost) == "database_unavailable"
+    assert fault_code(OperationalError("SELECT 1", {}, lost)) == "database_unavailable"
+    assert fault_code(psycopg.errors.AdminShutdown("terminating connection")) \
+        == "database_unavailable"
+    assert fault_code(psycopg.errors.UniqueViolation("duplicate key")) is None

@@ -12,6 +12,7 @@ from server.auth.models import ApiToken
 from server.auth.principal import Principal
 from server.auth.tokens import bearer_token, hash_token
 from server.db_types import utcnow
+from server.database_faults import driver_error_classes, handle_database_error
 from server.errors import Forbidden, Unauthorized
 from server.extensions import db
 
@@ -26,10 +27,24 @@ def install_request_boundary(app: Flask) -> None:
 
     @app.after_request
     def commit_or_roll_back(response):
-        if response.status_code < 400:
-            db.session.commit()
-        else:
+        if response.status_code >= 400:
             db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except tuple(driver_error_classes()) as error:
+            # The database went away at the commit (a restart, a full disk):
+            # nothing was written, and the client hears it like any other
+            # passing fault. The answer is rewritten in place so it keeps the
+            # headers the other after-request hooks already set.
+            db.session.rollback()
+            failure = handle_database_error(error)
+            response.status_code = failure.status_code
+            response.set_data(failure.get_data())
+            response.headers["Content-Type"] = failure.headers["Content-Type"]
+            for name in ("Retry-After",):
+                if name in failure.headers:
+                    response.headers[name] = failure.headers[name]
         return response
 
     @app.after_request

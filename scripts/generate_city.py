@@ -35,6 +35,8 @@ from benchlib import BENCH_CONFIG, _migrate  # noqa: E402
 from server import create_app  # noqa: E402
 from server.extensions import db  # noqa: E402
 
+from sqlalchemy import text  # noqa: E402
+
 STATUSES = ["ok"] * 90 + ["needs_review"] * 3 + ["too_long"] * 2 + ["missing_checkout"] * 3 \
     + ["approved"] * 2
 
@@ -255,6 +257,12 @@ def generate(url: str, args) -> str:
               f"{args.people} people", flush=True)
 
         _add_devices(rng, args.stations, now)
+        if db.engine.dialect.name == "postgresql":
+            # Rows were written with their ids: move the sequences past them,
+            # or the next device, person or station made by the app collides.
+            for table in ("area", "organisation", "station", "person", "device"):
+                db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', "
+                                        f"'id'), (SELECT max(id) FROM {table}))"))
         db.session.commit()
         _generate_sessions(args, start_day)
         user = create_user("generator", {"username": "city-admin", "display_name": "管理员",

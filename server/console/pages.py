@@ -9,6 +9,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from server.activities.attendance import attendance, mark_leave
 from server.activities.models import ACTIVITY_KINDS, Activity
@@ -20,7 +21,7 @@ from server.devices.services import create_device, enrolment_qr_text, revoke_dev
 from server.errors import AppError
 from server.extensions import db
 from server.imports.services import IMPORTERS, import_file
-from server.org.models import Organisation
+from server.org.models import Membership, Organisation
 from server.people.models import Person
 from server.console.paging import window
 from server.qr.images import qr_png
@@ -34,8 +35,10 @@ from server.stations.models import Station
 from sync.timeutil import BUSINESS_TZ, local_today
 
 
-def _visible_page(model, order_by, search_columns=("code", "name")):
-    query = select(model).where(visible(_principal(), model))
+def _visible_page(model, order_by, search_columns=("code", "name"), load=()):
+    """A page of what the caller may see; ``load``: loader options for what
+    the page shows of each row (one query for the page, not one per row)."""
+    query = select(model).where(visible(_principal(), model)).options(*load)
     q = (request.args.get("q") or "").strip()[:100]
     if q:
         query = query.where(or_(*(getattr(model, c).like(f"%{q}%") for c in search_columns)))
@@ -83,7 +86,11 @@ def activities():
     page, q = _visible_page(Activity, Activity.planned_start_at.desc(), ("code", "title"))
     organisations = db.session.scalars(select(Organisation).where(
         visible(_principal(), Organisation)).order_by(Organisation.path).limit(500)).all()
+    # may_manage reads each station's area and host: loaded with the list,
+    # not one query per station (it was a second at city scale).
     stations = db.session.scalars(select(Station).where(Station.status == "active")
+                                  .options(joinedload(Station.area),
+                                           joinedload(Station.host_organisation))
                                   .order_by(Station.code).limit(500)).all()
     return render_template("console/activities.html", page=page, q=q, kinds=ACTIVITY_KINDS,
                            organisations=[o for o in organisations if may_manage(_principal(), o)],
@@ -125,7 +132,8 @@ def people():
                 db.session.rollback()
                 _fail(error)
         return redirect(url_for("console.people"))
-    page, q = _visible_page(Person, Person.code)
+    page, q = _visible_page(Person, Person.code, load=[
+        selectinload(Person.memberships).joinedload(Membership.organisation)])
     return render_template("console/people.html", page=page, q=q, importers=IMPORTERS)
 
 
@@ -190,7 +198,11 @@ def devices():
             db.session.rollback()
             _fail(error)
     page, q = _visible_page(Device, Device.code)
+    # may_manage reads each station's area and host: loaded with the list,
+    # not one query per station (it was a second at city scale).
     stations = db.session.scalars(select(Station).where(Station.status == "active")
+                                  .options(joinedload(Station.area),
+                                           joinedload(Station.host_organisation))
                                   .order_by(Station.code).limit(500)).all()
     return render_template("console/devices.html", page=page, q=q, enrolment=enrolment,
                            stations=[s for s in stations if may_manage(_principal(), s)])

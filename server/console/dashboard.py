@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, true
 
 from server.auth.policy import visible
 from server.auth.principal import Principal
@@ -57,7 +57,7 @@ def dashboard(principal: Principal, today: date) -> dict:
     last_start = (this_start - timedelta(days=1)).replace(day=1)
     waiting = db.session.scalar(select(func.count()).select_from(
         select(ServiceSession.id).where(
-            ServiceSession.awaiting_review.is_(True),
+            ServiceSession.awaiting_review == true(),
             session_scope(principal)).limit(WAITING_COUNT_CAP + 1).subquery()))
     silent = db.session.scalars(select(Device).where(
         visible(principal, Device), Device.revoked_at.is_(None),

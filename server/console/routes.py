@@ -5,7 +5,7 @@ from flask import (Blueprint, abort, current_app, flash, make_response, redirect
                    render_template, request, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from server.auth.services import authenticate
 from server.checkins.models import CheckinEvent
@@ -91,7 +91,7 @@ def review_queue():
     page = max(1, request.args.get("page", 1, type=int))
     status = request.args.get("status")
     query = select(ServiceSession).where(
-        ServiceSession.awaiting_review.is_(True),
+        ServiceSession.awaiting_review == true(),
         session_scope(_principal()))
     if status in REVIEW_QUEUE:
         query = query.where(ServiceSession.status == status)

@@ -31,6 +31,9 @@ class ServiceSession(db.Model):
         # The review queue of a subtree, newest first, without reading the
         # sessions that wait for nothing.
         Index("ix_service_session_review_queue", "awaiting_review", "branch_id", "key_at"),
+        # ... and for wide scopes, newest first straight from the index
+        # (sorting a city's 130,000 waiting sessions took 0.3 s).
+        Index("ix_service_session_review_order", "awaiting_review", "key_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

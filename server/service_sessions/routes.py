@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from server.auth.boundary import current_principal
 from server.auth.policy import visible
@@ -50,7 +50,7 @@ class Sessions(MethodView):
         if args["status"]:
             query = query.where(ServiceSession.status == args["status"])
         if args["needs_review"]:
-            query = query.where(ServiceSession.awaiting_review.is_(True))
+            query = query.where(ServiceSession.awaiting_review == true())
         if args["date_from"]:
             query = query.where(ServiceSession.local_date >= args["date_from"])
         if args["date_to"]:

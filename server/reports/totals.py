@@ -28,12 +28,6 @@ class Figures:
     sessions: int = 0
     people: int = 0
 
-    def add(self, other: "Figures") -> None:
-        self.credited_seconds += other.credited_seconds
-        self.pending_seconds += other.pending_seconds
-        self.sessions += other.sessions
-        self.people += other.people
-
 
 def period_key(start: date, end: date) -> str | None:
     """``2026-11``, ``2026-Q4`` or ``2026`` when [start, end] is exactly one."""

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import collections
+import cProfile
 import contextlib
+import pstats
 import random
 import sys
 import time
@@ -89,6 +91,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--no-triggers", action="store_true")
+    parser.add_argument("--cprofile", action="store_true",
+                        help="also print the functions that took the time (cProfile)")
     args = parser.parse_args()
     with database(args.backend) as url:
         world = build_world(url, 2000, stations=20)
@@ -99,20 +103,28 @@ def main() -> None:
                 totals_sql.uninstall(connection)
             engine.dispose()
         app = create_app({"DATABASE_URL": url, **BENCH_CONFIG})
+        # Buffered: the response's close hook (pairing after the answer) runs
+        # before post() returns, as gunicorn runs it after sending.
         client = app.test_client()
         bodies = batches_of(make_events(world["people"], world["stations"], 10_000,
                                         random.Random(1)), 500)
         headers = {"Authorization": f"Bearer {world['token']}",
                    "Content-Type": "application/json"}
         for body in bodies[:4]:
-            client.post("/api/v1/sync/push", data=body, headers=headers)
+            client.post("/api/v1/sync/push", data=body, headers=headers, buffered=True)
         STATS.clear()
         _time_driver_calls()
+        profiler = cProfile.Profile() if args.cprofile else None
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         for body in bodies[4:]:
-            answer = client.post("/api/v1/sync/push", data=body, headers=headers)
+            answer = client.post("/api/v1/sync/push", data=body, headers=headers, buffered=True)
             if answer.status_code != 200:
                 raise SystemExit(f"HTTP {answer.status_code}: {answer.data[:200]}")
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         batches = len(bodies) - 4
         print(f"{args.backend}{' without triggers' if args.no_triggers else ''}: "
               f"{(time.perf_counter() - started) / batches * 1000:.0f} ms per 500-event batch")

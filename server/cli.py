@@ -68,6 +68,20 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Imported {result['created']} {kind}.")
 
+    @app.cli.command("pairing")
+    @click.argument("action", type=click.Choice(["status", "drain"]))
+    @click.option("--held", is_flag=True,
+                  help="Also pair what waits for the rest of a device's backlog.")
+    def pairing_command(action, held):
+        """Show or pair the people whose sessions wait to be re-paired."""
+        from server.service_sessions import pairing_queue
+        if action == "drain":
+            people = pairing_queue.drain(budget_s=float("inf"), include_held=held)
+            click.echo(f"Paired {people} people.")
+        waiting = pairing_queue.backlog()
+        click.echo(f"Waiting: {waiting['rows']} rows, {waiting['people']} people, "
+                   f"oldest queued at {waiting['oldest_queued_at'] or '-'}")
+
     @app.cli.command("service-totals")
     @click.argument("action", type=click.Choice(["check", "rebuild"]))
     def service_totals_command(action):

@@ -22,6 +22,9 @@ _INT_SETTINGS = (
     "API_TOKEN_TTL_S",
     "FUTURE_TOLERANCE_S",
     "MAX_EVENT_AGE_DAYS",
+    "PAIRING_HOLD_S",
+    "PAIRING_DRAIN_BUDGET_S",
+    "PAIRING_SWEEP_S",
 )
 
 
@@ -49,6 +52,14 @@ def load_config(instance_path: str) -> dict:
         "MAX_SESSION_S": 12 * 3600,
         "FUTURE_TOLERANCE_S": 24 * 3600,
         "MAX_EVENT_AGE_DAYS": 400,
+        #: How long a device's batches wait for the rest of its backlog
+        #: before their sessions are paired anyway (pairing_queue.py).
+        "PAIRING_HOLD_S": 10,
+        #: Pairing after an answer stops after this long (the rest waits for
+        #: the next drain); well under gunicorn's worker timeout.
+        "PAIRING_DRAIN_BUDGET_S": 20,
+        #: Each gunicorn worker drains this often whatever arrives (server/wsgi.py).
+        "PAIRING_SWEEP_S": 5,
         "ENROLMENT_TTL_S": 7 * 24 * 3600,
         "API_TOKEN_TTL_S": 30 * 24 * 3600,
         "PUSH_RATE_LIMIT": os.environ.get("PUSH_RATE_LIMIT", "120 per minute"),

@@ -16,6 +16,7 @@ import json
 import random
 import tempfile
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, time as day_time, timedelta, timezone
@@ -217,6 +218,16 @@ def simulate(base_url: str, admin_token: str, config: Config | None = None,
             "skewed_devices": sum(1 for d in devices if d.skew), "differences": differences}
 
 
+def _wait_until_paired(api: _Api, timeout_s: float = 120.0) -> None:
+    """The server pairs sessions just after answering a push (and holds a
+    backlog's until its last batch): wait until nothing is left queued."""
+    deadline = time.monotonic() + timeout_s
+    while api.call("GET", "/api/v1/sessions/pairing-backlog")["rows"]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server's pairing did not finish")
+        time.sleep(0.2)
+
+
 def compare_with_ledger(api: _Api, run: str, devices: list[Device], start_day, today) -> list[str]:
     """Differences between the server's sessions and branch hours and the ledger."""
     differences = []
@@ -224,6 +235,7 @@ def compare_with_ledger(api: _Api, run: str, devices: list[Device], start_day, t
         left = device.client.store.status()["queue_length"]
         if left:
             differences.append(f"{device.code}: {left} scans still queued")
+    _wait_until_paired(api)
     expected = _expected_sessions(devices)
     actual = {s["id"]: s for s in api.all_pages(
         f"/api/v1/sessions?branch={run}&from={start_day - timedelta(days=4)}"

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from server import create_app
@@ -98,9 +99,19 @@ def app_config():
     return {}
 
 
+class AnswerThenCloseClient(FlaskClient):
+    """Runs a response's close hooks before returning it, as a WSGI server
+    does once the answer is sent: a push's pairing happens there."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(backend, database_urls, app_config):
     app = create_app(config_for_tests(database_urls(backend), **app_config))
+    app.test_client_class = AnswerThenCloseClient
     with app.app_context():
         yield app
         db.session.remove()
@@ -225,8 +236,9 @@ def make_device(app, world):
 
 
 @pytest.fixture
-def live(database_urls, backend):
-    """``live(**options)`` starts a gunicorn on this test's database; all stop at the end."""
+def live(app, database_urls, backend):
+    """``live(**options)`` starts a gunicorn on this test's database; all stop at the end,
+    before the app's teardown empties the tables (their workers pair and sweep)."""
     from tests.live_server import LiveServer
     servers = []
 

@@ -37,3 +37,22 @@ def batch(events: list, sent_at: datetime | None = None, **extra) -> dict:
 def push(client, token: str, body: dict):
     return client.post("/api/v1/sync/push", json=body,
                        headers={"Authorization": f"Bearer {token}"})
+
+
+def settle_pairing(timeout_s: float = 30.0) -> None:
+    """Wait until every push's re-pairing is done (live servers pair after
+    answering, in their own processes), pairing what is held here too."""
+    import time
+
+    from server.extensions import db
+    from server.service_sessions import pairing_queue
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pairing_queue.drain(include_held=True)
+        if pairing_queue.backlog()["rows"] == 0:
+            db.session.rollback()
+            return
+        db.session.rollback()
+        if time.monotonic() > deadline:
+            raise AssertionError("pairing did not finish in time")
+        time.sleep(0.05)

@@ -11,6 +11,7 @@ from server.extensions import db
 from server.service_sessions.models import ServiceSession
 from tests.browser import screenshot, serious_accessibility_violations
 from tests.conftest import auth
+from tests.sync_helpers import settle_pairing
 
 pytestmark = pytest.mark.slow
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
@@ -82,7 +83,7 @@ def test_offline_check_in_reload_check_out_then_sync(browser, live, client, worl
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     _wait_uploaded(page)
-    db.session.rollback()
+    settle_pairing()
     sessions = db.session.scalars(select(ServiceSession)).all()
     db.session.rollback()
     assert [(s.status, s.person.code) for s in sessions] == [("ok", "P-BA-1")]
@@ -122,7 +123,7 @@ def test_revoked_code_warns_but_is_kept_and_two_tabs_send_once(browser, live, cl
     _wait_uploaded(page)
     second.wait_for_timeout(500)
     assert len(sent_ids) == len(set(sent_ids)) == 2
-    db.session.rollback()
+    settle_pairing()
     flags = {s.flags for s in db.session.scalars(select(ServiceSession))}
     db.session.rollback()
     assert flags == {"revoked_qr"}

@@ -17,7 +17,7 @@ from server.service_sessions.models import ServiceSession
 from sync.client import LocalStore, SyncClient, SyncError
 from sync.client.transport import HttpTransport
 from tests.conftest import auth
-from tests.sync_helpers import recent
+from tests.sync_helpers import recent, settle_pairing
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +61,7 @@ def test_scans_queue_while_the_server_is_down_then_sync(tmp_path, live, enrolmen
     live(port=port)
     assert client.push() == {"accepted": 2}
     assert client.store.status()["queue_length"] == 0
+    settle_pairing()
     assert _count(CheckinEvent) == 2 and _count(ServiceSession) == 1
 
 

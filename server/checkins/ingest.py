@@ -9,8 +9,9 @@ Steps:
 5. insert accepted rows with ON CONFLICT DO NOTHING, so a concurrent push of
    the same events stores each once;
 6. merge the device's received seq runs and find the gaps;
-7. re-pair the sessions of the people the accepted events touch.
-The boundary commits once, before the response is sent.
+7. queue the people the accepted events touch for re-pairing.
+The boundary commits once, before the response is sent; the pairing runs
+after the answer (server/service_sessions/pairing_queue.py).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import AppError
 from server.extensions import db
-from server.service_sessions.recompute import recompute_people
+from server.service_sessions import pairing_queue
 from sync.clock import clock_offset_s
 from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, QUARANTINED, EventRejected,
                            PushedEvent, canonical_json, event_id_of, hash_text, parse_envelope,
@@ -132,10 +133,18 @@ def record_batch(device: Device, body: bytes) -> dict:
         db.session.connection().execute(insert(QuarantinedEvent.__table__), quarantine_rows)
 
     missing = _merge_seq_runs(device, [i.seq for i in items if i.seq is not None])
-    recompute_people(_earliest_per_person(
-        [row for _, row in accepted_rows if row["event_id"] in inserted]))
+    pairing_queue.enqueue(
+        _earliest_per_person([row for _, row in accepted_rows if row["event_id"] in inserted]),
+        device.id, received_at, _more_to_come(envelope.device_health, len(items)))
     return {"server_time": format_rfc3339(received_at), "clock_offset_s": offset,
             "results": results, "missing_seq": missing}
+
+
+def _more_to_come(health: dict, sent: int) -> bool:
+    """The device reports more queued scans than this batch carried (the
+    count may or may not include the batch itself; either reading works)."""
+    queued = health.get("queue_length")
+    return type(queued) is int and queued > sent
 
 
 def _item(index: int, raw) -> _Item:

@@ -18,6 +18,7 @@ from server.auth.models import User
 from server.auth.principal import Principal
 from server.auth.services import create_user
 from server.checkins.ingest import record_batch
+from server.service_sessions import pairing_queue
 from server.demo import data
 from server.devices.services import create_device, enrol_device
 from server.extensions import db
@@ -113,6 +114,7 @@ def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026)
                     "events": events[start:start + 500]}
             record_batch(device, json.dumps(body).encode())
     db.session.commit()
+    pairing_queue.drain(budget_s=float("inf"))
     return passwords
 
 

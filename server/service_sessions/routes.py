@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select, true
 
-from server.auth.boundary import current_principal
+from server.auth.boundary import current_principal, require_admin
 from server.auth.policy import visible
 from server.common.listing import page_of
 from server.common.lookup import by_code
@@ -13,9 +13,10 @@ from server.errors import NotFound
 from server.extensions import db
 from server.org.models import Organisation
 from server.people.models import Person
-from server.service_sessions import services
+from server.service_sessions import pairing_queue, services
 from server.service_sessions.models import ServiceSession
-from server.service_sessions.schemas import ReviewSchema, SessionArgs, SessionOutSchema
+from server.service_sessions.schemas import (PairingBacklogSchema, ReviewSchema, SessionArgs,
+                                             SessionOutSchema)
 from server.stations.models import Station
 
 blp = Blueprint("sessions", __name__, url_prefix="/sessions",
@@ -67,6 +68,18 @@ def _visible_session(key_event_id: str) -> ServiceSession:
     if allowed is None:
         raise NotFound("session", key_event_id)
     return session
+
+
+@blp.get("/pairing-backlog")
+@blp.response(200, PairingBacklogSchema)
+def pairing_backlog():
+    """How much re-pairing waits after pushes (administrators)
+
+    Pushes answer before their sessions are paired; this says how many
+    people's sessions may still change. Zero rows: everything pushed is paired.
+    """
+    require_admin()
+    return pairing_queue.backlog()
 
 
 @blp.route("/<session_id>")

@@ -60,3 +60,9 @@ class ReviewSchema(ma.Schema):
                 raise ma.ValidationError("an amendment needs a reason", "reason")
         if data["decision"] == "rejected" and not data.get("reason"):
             raise ma.ValidationError("a rejection needs a reason", "reason")
+
+
+class PairingBacklogSchema(ma.Schema):
+    rows = ma.fields.Integer(metadata={"description": "Queued re-pairings"})
+    people = ma.fields.Integer(metadata={"description": "Distinct people among them"})
+    oldest_queued_at = ma.fields.DateTime(allow_none=True)

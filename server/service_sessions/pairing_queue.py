@@ -36,9 +36,9 @@ from server.service_sessions.recompute import recompute_people
 
 log = logging.getLogger(__name__)
 
-#: Queue rows claimed per transaction: bounds how long one drain holds the
-#: SQLite write lock (pushes wait for it) and how much a failure repeats.
-CLAIM_ROWS = 2000
+#: People claimed per transaction (at most): bounds how long one drain holds
+#: the SQLite write lock (pushes wait for it) and how much a failure repeats.
+CLAIM_PEOPLE = 1000
 
 
 def enqueue(earliest: dict[int, tuple[datetime, str]], device_id: int | None,
@@ -92,19 +92,24 @@ def drain(budget_s: float = 20.0, include_held: bool = False) -> int:
 
 
 def _claim(now: datetime) -> dict[int, tuple[datetime, str]]:
-    """Delete up to CLAIM_ROWS ready rows in this transaction; per person
-    the earliest time they name (rows another drain holds are skipped)."""
+    """Delete the ready rows of up to CLAIM_PEOPLE people in this
+    transaction (all their rows, so a backlog's batches coalesce); per
+    person the earliest time they name. Rows another drain holds are
+    skipped, never waited for (that drain pairs those people)."""
     raw = RawSql(db.session.connection())
     if raw.sqlite:
         # One writer at a time: the session's transaction began IMMEDIATE.
-        sql = ("DELETE FROM pairing_due WHERE id IN (SELECT id FROM pairing_due "
-               "WHERE ready_at <= ? ORDER BY ready_at, id LIMIT ?) RETURNING person_id, since_at")
+        sql = ("DELETE FROM pairing_due WHERE ready_at <= ? AND person_id IN ("
+               "SELECT person_id FROM pairing_due WHERE ready_at <= ? "
+               "ORDER BY ready_at, id LIMIT ?) RETURNING person_id, since_at")
     else:
         sql = ("DELETE FROM pairing_due WHERE id IN (SELECT id FROM pairing_due "
+               "WHERE ready_at <= %s AND person_id IN (SELECT person_id FROM pairing_due "
                "WHERE ready_at <= %s ORDER BY ready_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
-               "RETURNING person_id, since_at")
+               "FOR UPDATE SKIP LOCKED) RETURNING person_id, since_at")
+    at = raw.time_param(now)
     earliest: dict[int, tuple[datetime, str]] = {}
-    for person_id, since_at in raw.fetch(sql, [raw.time_param(now), CLAIM_ROWS]):
+    for person_id, since_at in raw.fetch(sql, [at, at, CLAIM_PEOPLE]):
         since_at = read_time(since_at)
         if person_id not in earliest or since_at < earliest[person_id][0]:
             earliest[person_id] = (since_at, "")

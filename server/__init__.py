@@ -8,6 +8,7 @@ import swagger_ui_bundle
 from flask import Flask, send_from_directory
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from server.config import load_config
 
@@ -151,3 +152,18 @@ def _sqlite_begin(connection):
     from flask import has_request_context, request
     reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
     connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+@event.listens_for(Session, "before_commit")
+def _fold_service_totals(session: Session) -> None:
+    """SQLite: fold the sessions this transaction changed into the service
+    totals before it commits (server/reports/totals_sql.py). Read-only
+    requests skip it: their deferred transaction may not write."""
+    if not session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return
+    from flask import has_request_context, request
+    if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    from server.reports import totals_sql
+    session.flush()
+    totals_sql.fold(session.connection())

@@ -17,7 +17,7 @@ from server.extensions import db
 from server.org.models import Organisation
 from server.people.models import Person
 from server.reports.models import BranchPeriodTotal, PeriodMover
-from server.reports.totals_sql import differences, rebuild
+from server.reports.totals_sql import differences, fold, rebuild
 from server.service_sessions.models import ServiceSession
 from server.stations.models import Station
 
@@ -46,6 +46,9 @@ def _row(rng, n, people, branches, station):
 
 
 def _differences():
+    # What a commit does first on SQLite (a no-op on PostgreSQL, whose
+    # statement triggers have already run).
+    fold(db.session.connection())
     return differences(db.session.connection())
 
 
@@ -74,8 +77,10 @@ def test_totals_follow_any_sequence_of_changes(world, seed):
         else:
             chosen = rng.sample(ids, min(len(ids), rng.randint(1, 8)))
             db.session.execute(delete(table).where(table.c.id.in_(chosen)))
-        assert _differences() == {"person_branch_period": 0, "branch_period_total": 0,
-                                  "period_mover": 0}, f"after step {step}: {action}"
+        if rng.random() < 0.5 or step == 11:
+            # Otherwise the next steps pile up in SQLite's change log first.
+            assert _differences() == {"person_branch_period": 0, "branch_period_total": 0,
+                                      "period_mover": 0}, f"after step {step}: {action}"
     db.session.commit()
 
 
@@ -90,6 +95,7 @@ def test_a_person_in_two_branches_is_one_mover_until_one_presence_goes(world):
         row.update(status="ok", credited_seconds=3600, local_date=date(2026, 4, 15),
                    branch_id=branch)
     db.session.execute(insert(ServiceSession.__table__), rows)
+    db.session.commit()  # the figures are right at commit (SQLite folds then)
     movers = set(db.session.scalars(select(PeriodMover.period)))
     assert movers == {"2026-04", "2026-Q2", "2026"}
     april = db.session.execute(select(BranchPeriodTotal.branch_id, BranchPeriodTotal.people,
@@ -99,6 +105,7 @@ def test_a_person_in_two_branches_is_one_mover_until_one_presence_goes(world):
     assert [tuple(r) for r in april] == [(first, 1, 3600), (second, 1, 3600)]
     db.session.execute(update(ServiceSession.__table__)
                        .where(ServiceSession.key_event_id == "k1").values(status="rejected"))
+    db.session.commit()
     assert not db.session.scalars(select(PeriodMover.period)).all()
     assert db.session.scalar(select(BranchPeriodTotal.people).where(
         BranchPeriodTotal.branch_id == second, BranchPeriodTotal.period == "2026-04")) == 0
@@ -110,6 +117,7 @@ def test_rebuild_reproduces_what_the_triggers_kept(world):
     people, branches, station = _ids(Person), _ids(Organisation), _ids(Station)[0]
     db.session.execute(insert(ServiceSession.__table__),
                        [_row(rng, n, people, branches, station) for n in range(60)])
+    db.session.commit()
     kept = db.session.execute(select(BranchPeriodTotal.__table__).where(
         BranchPeriodTotal.sessions != 0).order_by("branch_id", "period")).all()
     rebuild(db.session.connection())

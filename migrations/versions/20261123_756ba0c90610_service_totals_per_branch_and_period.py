@@ -48,7 +48,7 @@ def upgrade():
     # ### end Alembic commands ###
     # The triggers' SQL is imported, not copied: a later change to it comes
     # with its own revision that uninstalls and installs again.
-    totals_sql.install(op.get_bind())
+    totals_sql.install(op.get_bind(), sqlite_row_triggers=True)
     totals_sql.rebuild(op.get_bind())
 
 

@@ -32,7 +32,7 @@ def upgrade():
         batch_op.add_column(sa.Column('awaiting_review', sa.Boolean(), sa.Computed("status IN ('missing_checkout', 'too_long', 'orphan_checkout', 'needs_review') OR review_stale", persisted=True), nullable=False))
         batch_op.create_index('ix_service_session_review_queue', ['awaiting_review', 'branch_id', 'key_at'], unique=False)
     if _sqlite():
-        totals_sql.install(op.get_bind())
+        totals_sql.install(op.get_bind(), sqlite_row_triggers=True)
 
 
 def downgrade():
@@ -42,4 +42,4 @@ def downgrade():
         batch_op.drop_index('ix_service_session_review_queue')
         batch_op.drop_column('awaiting_review')
     if _sqlite():
-        totals_sql.install(op.get_bind())
+        totals_sql.install(op.get_bind(), sqlite_row_triggers=True)

@@ -28,7 +28,7 @@ def install_request_boundary(app: Flask) -> None:
     @app.after_request
     def commit_or_roll_back(response):
         if response.status_code >= 400:
-            db.session.rollback()
+            _roll_back_quietly()
             return response
         try:
             db.session.commit()
@@ -37,7 +37,7 @@ def install_request_boundary(app: Flask) -> None:
             # nothing was written, and the client hears it like any other
             # passing fault. The answer is rewritten in place so it keeps the
             # headers the other after-request hooks already set.
-            db.session.rollback()
+            _roll_back_quietly()
             failure = handle_database_error(error)
             response.status_code = failure.status_code
             response.set_data(failure.get_data())
@@ -64,6 +64,15 @@ def install_request_boundary(app: Flask) -> None:
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def _roll_back_quietly() -> None:
+    """Roll back; when the connection is already lost (the 503 being sent is
+    about that), there is nothing to undo and the pool discards it."""
+    try:
+        db.session.rollback()
+    except tuple(driver_error_classes()):
+        pass
 
 
 def current_principal() -> Principal:

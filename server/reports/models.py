@@ -12,7 +12,9 @@ foreign keys: checking them would cost every push and protect nothing.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, String
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -57,3 +59,26 @@ class PeriodMover(db.Model):
 
     period: Mapped[str] = mapped_column(String(7), primary_key=True)
     person_id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class ServiceTotalChange(db.Model):
+    """SQLite only: the sessions a transaction counted in or out, waiting to be
+    folded into the figures above before it commits (``totals_sql.fold``).
+
+    SQLite has row triggers only; updating nine figures per changed session
+    from them cost a push more than writing the sessions. The triggers now
+    append one row here instead, and the fold applies a transaction's rows
+    set-based, as PostgreSQL's statement triggers do. Empty between
+    transactions; unused on PostgreSQL.
+    """
+
+    __tablename__ = "service_total_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column()
+    branch_id: Mapped[int] = mapped_column()
+    local_date: Mapped[date] = mapped_column(Date)
+    credited_seconds: Mapped[int] = mapped_column(BigInteger)
+    pending_seconds: Mapped[int] = mapped_column(BigInteger)
+    #: +1: counted in; -1: counted out.
+    sign: Mapped[int] = mapped_column()

@@ -7,8 +7,12 @@ trigger sees every change, in the same transaction, whatever code made it.
 
 A session counts when it has a branch and is not rejected. On PostgreSQL
 the triggers are per statement with transition tables, so a push batch
-updates each figure once however many sessions it touched; SQLite has only
-row triggers, which run inside the engine and cost microseconds.
+updates each figure once however many sessions it touched. SQLite has only
+row triggers: they append each change to ``service_total_change`` and
+``fold`` applies a transaction's changes set-based before it commits (a
+SQLAlchemy ``before_commit`` hook does it for every app transaction; code
+writing sessions on a bare connection calls ``fold`` itself, and what it
+forgets is folded by the next app transaction, since the log is global).
 
 The migration that installs these calls ``install``; a change to the SQL
 here needs a new revision that calls ``uninstall`` and ``install`` again.
@@ -83,7 +87,10 @@ _WATCHED = ("person_id", "branch_id", "local_date", "status", "credited_seconds"
             "pending_seconds")
 
 
-def _sqlite_triggers() -> list[str]:
+def _sqlite_row_triggers() -> list[str]:
+    """The first SQLite triggers (revisions 756ba0c90610 to f05d623b5649):
+    nine statements per changed session. Kept for the downgrade of the
+    revision that replaced them with the change log."""
     new_periods = period_expressions("sqlite", "NEW.local_date")
     old_periods = period_expressions("sqlite", "OLD.local_date")
     add = [s for p in new_periods for s in _sqlite_add(p)]
@@ -101,6 +108,93 @@ def _sqlite_triggers() -> list[str]:
         "CREATE TRIGGER service_totals_update AFTER UPDATE ON service_session "
         f"WHEN {changed} " + body(remove + add),
     ]
+
+
+_CHANGE_COLUMNS = ("person_id", "branch_id", "local_date", "credited_seconds",
+                   "pending_seconds")
+
+
+def _log_change(row: str, sign: int) -> str:
+    values = ", ".join(f"{row}.{c}" for c in _CHANGE_COLUMNS)
+    return (f"INSERT INTO service_total_change ({', '.join(_CHANGE_COLUMNS)}, sign) "
+            f"SELECT {values}, {sign} WHERE {_COUNTED.format(r=row)}")
+
+
+def _sqlite_triggers() -> list[str]:
+    """One appended row per counted session in or out; ``fold`` does the rest."""
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _WATCHED)
+    return [
+        "CREATE TRIGGER service_totals_insert AFTER INSERT ON service_session "
+        f"WHEN {_COUNTED.format(r='NEW')} BEGIN {_log_change('NEW', 1)}; END",
+        "CREATE TRIGGER service_totals_delete AFTER DELETE ON service_session "
+        f"WHEN {_COUNTED.format(r='OLD')} BEGIN {_log_change('OLD', -1)}; END",
+        "CREATE TRIGGER service_totals_update AFTER UPDATE ON service_session "
+        f"WHEN {changed} BEGIN {_log_change('OLD', -1)}; {_log_change('NEW', 1)}; END",
+    ]
+
+
+def _fold_statements() -> list[str]:
+    """SQLite: the change log into the figures, as the PostgreSQL trigger
+    function does it from transition tables. Order matters: the totals'
+    people need the presence before it changes, the movers after."""
+    month, quarter, year = period_expressions("sqlite", "local_date")
+    by_period = " UNION ALL ".join(
+        f"SELECT person_id, branch_id, {p} AS period, sign, sign * credited_seconds "
+        f"AS credited, sign * pending_seconds AS pending FROM service_total_change"
+        for p in (month, quarter, year))
+    common = (f"WITH by_period AS ({by_period}), "
+              "presence AS (SELECT person_id, period, branch_id, sum(sign) AS n "
+              "FROM by_period GROUP BY person_id, period, branch_id HAVING sum(sign) <> 0)")
+    before = "coalesce(b.sessions, 0)"
+    totals = (
+        f"{common}, crossings AS (SELECT p.branch_id, p.period, "
+        f"CASE WHEN {before} = 0 AND {before} + p.n > 0 THEN 1 "
+        f"WHEN {before} > 0 AND {before} + p.n = 0 THEN -1 ELSE 0 END AS people "
+        "FROM presence p LEFT JOIN person_branch_period b ON b.person_id = p.person_id "
+        "AND b.period = p.period AND b.branch_id = p.branch_id), "
+        "deltas AS (SELECT branch_id, period, credited, pending, sign AS sessions, "
+        "0 AS people FROM by_period UNION ALL "
+        "SELECT branch_id, period, 0, 0, 0, people FROM crossings), "
+        "summed AS (SELECT branch_id, period, sum(credited) AS credited, "
+        "sum(pending) AS pending, sum(sessions) AS sessions, sum(people) AS people "
+        "FROM deltas GROUP BY branch_id, period) "
+        "INSERT INTO branch_period_total (branch_id, period, credited_seconds, "
+        "pending_seconds, sessions, people) "
+        "SELECT branch_id, period, credited, pending, sessions, people FROM summed "
+        "WHERE credited <> 0 OR pending <> 0 OR sessions <> 0 OR people <> 0 "
+        "ON CONFLICT (period, branch_id) DO UPDATE SET "
+        "credited_seconds = credited_seconds + excluded.credited_seconds, "
+        "pending_seconds = pending_seconds + excluded.pending_seconds, "
+        "sessions = sessions + excluded.sessions, people = people + excluded.people")
+    presence = (
+        f"{common} INSERT INTO person_branch_period (person_id, period, branch_id, sessions) "
+        "SELECT person_id, period, branch_id, n FROM presence WHERE true "
+        "ON CONFLICT (person_id, period, branch_id) "
+        "DO UPDATE SET sessions = sessions + excluded.sessions")
+    branches = (
+        f"{common}, branches AS (SELECT t.person_id, t.period, "
+        "(SELECT count(*) FROM person_branch_period b WHERE b.person_id = t.person_id "
+        "AND b.period = t.period AND b.sessions > 0) AS n "
+        "FROM (SELECT DISTINCT person_id, period FROM presence) t)")
+    movers_out = (f"{branches} DELETE FROM period_mover WHERE (period, person_id) IN "
+                  "(SELECT period, person_id FROM branches WHERE n < 2)")
+    movers_in = (f"{branches} INSERT INTO period_mover (period, person_id) "
+                 "SELECT period, person_id FROM branches WHERE n >= 2 ON CONFLICT DO NOTHING")
+    return [totals, presence, movers_out, movers_in, "DELETE FROM service_total_change"]
+
+
+def fold(connection: Connection) -> None:
+    """SQLite: apply the logged session changes to the figures, in the
+    caller's transaction. Nothing to do on PostgreSQL, or when nothing changed."""
+    if connection.dialect.name != "sqlite":
+        return
+    if connection.exec_driver_sql(
+            "SELECT EXISTS (SELECT 1 FROM service_total_change)").scalar():
+        for statement in _FOLD_STATEMENTS:
+            connection.exec_driver_sql(statement)
+
+
+_FOLD_STATEMENTS = _fold_statements()
 
 
 # --- PostgreSQL: statement triggers with transition tables ----------------------------
@@ -196,9 +290,15 @@ def _pg_statements() -> list[str]:
 
 # --- Install, remove, rebuild, check -------------------------------------------------
 
-def install(connection: Connection) -> None:
+def install(connection: Connection, sqlite_row_triggers: bool = False) -> None:
+    """Create the triggers (``sqlite_row_triggers``: the first SQLite ones,
+    for a downgrade)."""
     dialect = connection.dialect.name
-    for statement in _sqlite_triggers() if dialect == "sqlite" else _pg_statements():
+    if dialect == "sqlite":
+        statements = _sqlite_row_triggers() if sqlite_row_triggers else _sqlite_triggers()
+    else:
+        statements = _pg_statements()
+    for statement in statements:
         connection.exec_driver_sql(statement)
 
 
@@ -246,6 +346,11 @@ def rebuild(connection: Connection) -> None:
     run = connection.exec_driver_sql
     for table in PERIOD_TABLES:
         run(f"DELETE FROM {table}")
+    if dialect == "sqlite" and connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'service_total_change'").first():
+        # Changes not yet folded are in the sessions the rebuild reads (the
+        # log is absent when an old revision's migration rebuilds).
+        run("DELETE FROM service_total_change")
     run("DROP TABLE IF EXISTS rebuild_month")
     run(f"CREATE TEMPORARY TABLE rebuild_month AS "
         f"SELECT person_id, branch_id, {month} AS month, count(*) AS sessions, "

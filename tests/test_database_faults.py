@@ -93,3 +93,39 @@ def test_a_lost_postgresql_connection_is_a_passing_fault():
     assert fault_code(psycopg.errors.AdminShutdown("terminating connection")) \
         == "database_unavailable"
     assert fault_code(psycopg.errors.UniqueViolation("duplicate key")) is None
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_connection_lost_mid_push_answers_503_and_the_resent_batch_is_stored_once(
+        app, backend, make_device, monkeypatch):
+    """The restart drill's case, made exact: PostgreSQL drops the server's
+    connection just before the batch's events go in through the driver (the
+    COPY path, below SQLAlchemy). The rollback after it must not turn the 503
+    into a 500: it did once, since SQLAlchemy had not seen the loss."""
+    from sqlalchemy import text
+
+    from server.checkins import ingest
+    _, token = make_device()
+    client = app.test_client()
+    db.session.remove()
+    copy_insert = ingest._copy_insert_events
+    killed = []
+
+    def lose_the_connection_first(connection, rows):
+        pid = connection.connection.driver_connection.info.backend_pid
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+        killed.append(pid)
+        return copy_insert(connection, rows)
+
+    monkeypatch.setattr(ingest, "_copy_insert_events", lose_the_connection_first)
+    body = batch([scan("P-BA-1", "check_in", recent(2)), scan("P-BA-1", "check_out", recent(1))])
+    answer = push(client, token, body)
+    monkeypatch.undo()
+    assert killed
+    assert answer.status_code == 503 and answer.json["code"] == "database_unavailable"
+    assert "Retry-After" in answer.headers
+    db.session.remove()
+    assert _stored() == 0
+    assert push(client, token, body).status_code == 200
+    assert _stored() == 2

@@ -66,7 +66,8 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         #: Per address: device enrolment and volunteers binding a phone.
         "ENROL_RATE_LIMIT": os.environ.get("ENROL_RATE_LIMIT", "20 per minute"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI",
+                                                "thread-safe-memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Admin API bodies; the push endpoint has its own, larger limit.
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,

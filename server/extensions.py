@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from server.db_types import Base
 from server.api import ProblemApi
+# Registers the thread-safe-memory:// store scheme (the default store).
+from server.common import rate_limit_storage  # noqa: F401
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)

@@ -18,6 +18,12 @@ For each database, in one run:
    no backlog report (each batch paired as it comes), timed to "paired".
 Latency is per batch, measured by the client.
 
+With --history N, the fresh database first gets N events of history for
+the same people and stations, spread over the two years before the pushed
+ones, paired into sessions by the server's own pairing: what a push costs
+when each person already has hundreds of sessions (the question behind
+partitioning the event table by month).
+
 With --database-url, the run goes into that existing database instead of a
 fresh one: a device is enrolled for 20 of its stations and --people of its
 people, at random. Pointed at the city dataset of scripts/generate_city.py
@@ -107,6 +113,65 @@ def post(url: str, token: str, body: bytes) -> float:
     return elapsed
 
 
+def write_history(url: str, world: dict, count: int, rng: random.Random) -> float:
+    """``count`` events (check-in/check-out pairs) of the world's people at its
+    stations, 15 days to two years old, stored as a push stores them and then
+    paired by the server's pairing; returns the seconds it took."""
+    import sqlalchemy as sa
+
+    from server import create_app
+    from server.service_sessions import pairing_queue
+    started = time.perf_counter()
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        device = connection.execute(sa.text("SELECT id FROM device LIMIT 1")).scalar()
+        people = [r[0] for r in connection.execute(sa.text("SELECT id FROM person"))]
+        stations = [r[0] for r in connection.execute(sa.text("SELECT id FROM station"))]
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    columns = ("event_id", "device_id", "batch_id", "seq", "type", "person_id", "station_id",
+               "occurred_at", "effective_at", "received_at", "clock_offset_s", "flags",
+               "content_hash", "raw")
+    postgres = engine.dialect.name == "postgresql"
+    marks = ", ".join(["%s" if postgres else "?"] * len(columns))
+    statement = f"INSERT INTO checkin_event ({', '.join(columns)}) VALUES ({marks})"
+    earliest: dict[int, datetime] = {}
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for start in range(0, count, 50_000):
+            rows = []
+            for n in range(start, min(count, start + 50_000), 2):
+                person, station = rng.choice(people), rng.choice(stations)
+                begins = now - timedelta(days=15, minutes=rng.randint(0, 2 * 365 * 24 * 60))
+                ends = begins + timedelta(minutes=rng.choice((60, 90, 120)))
+                earliest[person] = min(begins, earliest.get(person, begins))
+                for kind, at in (("check_in", begins), ("check_out", ends)):
+                    value = at if postgres else at.isoformat(" ", "microseconds")
+                    rows.append((str(uuid.uuid4()), device, "history", None, kind, person,
+                                 station, value, value, value, 0.0, "", "0" * 64, "{}"))
+            cursor.executemany(statement, rows)
+            raw.commit()
+        # Queue every person for pairing, as the pushes would have.
+        mark = "%s" if postgres else "?"
+        cursor.executemany(
+            "INSERT INTO pairing_due (person_id, since_at, device_id, queued_at, ready_at) "
+            f"VALUES ({mark}, {mark}, NULL, {mark}, {mark})",
+            [(person, at if postgres else at.isoformat(" ", "microseconds"),
+              now if postgres else now.isoformat(" ", "microseconds"),
+              now if postgres else now.isoformat(" ", "microseconds"))
+             for person, at in earliest.items()])
+        raw.commit()
+    finally:
+        raw.close()
+    app = create_app({"DATABASE_URL": url, **BENCH_CONFIG})
+    with app.app_context():
+        pairing_queue.drain(budget_s=float("inf"), include_held=True)
+    with engine.begin() as connection:
+        connection.execute(sa.text("ANALYZE"))
+    engine.dispose()
+    return time.perf_counter() - started
+
+
 def raw_insert_rate(url: str, count: int, batch: int) -> float:
     """Rows per second of a bare ON CONFLICT DO NOTHING loop into checkin_event."""
     import sqlalchemy as sa
@@ -156,6 +221,9 @@ def run(backend: str, args) -> None:
     with (_existing(args.database_url) if args.database_url else database(backend)) as url:
         world = (attach_device(url, args.people) if args.database_url
                  else build_world(url, args.people, stations=20))
+        if args.history:
+            seconds = write_history(url, world, args.history, rng)
+            print(f"history: {args.history:,} events written and paired in {seconds:.0f} s")
         raw_rate = raw_insert_rate(url, args.events, args.batch)
         server = LiveServer(url, workers=2, PUSH_RATE_LIMIT="1000000 per minute",
                             **{k: v for k, v in BENCH_CONFIG.items() if k == "SECRET_KEY"})
@@ -200,6 +268,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--history", type=int, default=0,
+                        help="events of history to store and pair before the run")
     parser.add_argument("--database-url", default=None,
                         help="an existing dataset (e.g. the generated city) instead of a "
                              "fresh database")

@@ -200,10 +200,16 @@ def test_report_says_whether_devices_may_still_hold_scans(client, make_device, a
     assert device["station"] == "ST-BA-1" and device["queue_length"] == 40
     assert report["completeness"]["may_change"] is True
     assert report["completeness"]["oldest_unsynced_scan_at"].startswith("2026-10-28")
+    # More is queued on the device, so the server holds these two for pairing.
+    assert report["completeness"]["unpaired_scans_since"] is not None
+    assert report["rows"] == []
     push(client, token, batch([], device={"queue_length": 0, "oldest_queued_at": None}))
     october = client.get("/api/v1/reports/service-hours?month=2026-10",
-                         headers=auth(admin_token)).json["completeness"]
-    assert october["may_change"] is False and october["oldest_unsynced_scan_at"] is None
+                         headers=auth(admin_token)).json
+    assert october["completeness"]["may_change"] is False
+    assert october["completeness"]["oldest_unsynced_scan_at"] is None
+    assert october["completeness"]["unpaired_scans_since"] is None
+    assert [row["credited_seconds"] for row in october["rows"]] == [7200]
 
 
 def test_completeness_of_a_wide_scope_waits_for_the_devices_of_that_scope(

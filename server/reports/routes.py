@@ -55,6 +55,9 @@ class CompletenessSchema(ma.Schema):
                                                             "of the period"})
     oldest_unsynced_scan_at = ma.fields.AwareDateTime(allow_none=True)
     least_recent_push_at = ma.fields.AwareDateTime(allow_none=True)
+    unpaired_scans_since = ma.fields.AwareDateTime(
+        allow_none=True, metadata={"description": "Scans before the period's end are stored "
+                                                  "but not yet paired into sessions, since"})
     devices = ma.fields.List(ma.fields.Nested(DeviceSyncSchema))
 
 

@@ -240,6 +240,7 @@ def sync_completeness(principal: Principal, start: date, end: date) -> dict:
     from datetime import datetime, time, timedelta
 
     from server.devices.models import Device, device_station
+    from server.service_sessions.models import PairingDue
     from sync.timeutil import BUSINESS_TZ
     period_end = datetime.combine(end + timedelta(days=1), time.min, BUSINESS_TZ)
     rows = db.session.execute(
@@ -262,9 +263,15 @@ def sync_completeness(principal: Principal, start: date, end: date) -> dict:
                         "oldest_queued_at": row.oldest_queued_at, "behind": behind})
     queued = [d["oldest_queued_at"] for d in devices if d["queue_length"] and d["oldest_queued_at"]]
     pushes = [d["last_push_at"] for d in devices if d["last_push_at"]]
-    return {"may_change": may_change, "devices": devices,
+    # Scans the server holds but has not paired yet (it pairs just after
+    # answering a push, later for a backlog): of anyone, not only this
+    # scope's, which is cheap to ask and errs on the side of "may change".
+    unpaired = db.session.scalar(select(func.min(PairingDue.queued_at)).where(
+        PairingDue.since_at < period_end))
+    return {"may_change": may_change or unpaired is not None, "devices": devices,
             "oldest_unsynced_scan_at": min(queued) if queued else None,
-            "least_recent_push_at": min(pushes) if pushes else None}
+            "least_recent_push_at": min(pushes) if pushes else None,
+            "unpaired_scans_since": unpaired}
 
 
 def dual_reporting(principal: Principal, branch: Organisation, start: date, end: date) -> list[dict]:

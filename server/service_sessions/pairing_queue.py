@@ -141,8 +141,7 @@ def backlog() -> dict:
     rows, people, oldest = db.session.execute(select(
         func.count(), func.count(PairingDue.person_id.distinct()),
         func.min(PairingDue.queued_at))).one()
-    return {"rows": rows, "people": people,
-            "oldest_queued_at": read_time(oldest) if isinstance(oldest, str) else oldest}
+    return {"rows": rows, "people": people, "oldest_queued_at": oldest}
 
 
 def start_sweeper(app: Flask) -> threading.Event | None:

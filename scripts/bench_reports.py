@@ -14,6 +14,9 @@ devices.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
+import pstats
 import re
 import statistics
 import sys
@@ -82,10 +85,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--profile", metavar="REPORT",
+                        help="cProfile the runs of the first report whose name contains this "
+                             "(e.g. district), print where the time went, and stop")
     args = parser.parse_args()
     app = create_app({"DATABASE_URL": args.database_url, **BENCH_CONFIG,
                       "SESSION_COOKIE_SECURE": False})
     client = app.test_client()
+    gc.freeze()  # as server/wsgi.py does after start-up
     with app.app_context():
         district, branch, street = token_for("D0-DW"), token_for("ZB0"), token_for("D0S0-DGW")
     month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
@@ -100,10 +107,30 @@ def main() -> None:
         ("street, month, XLSX export", street,
          f"/api/v1/reports/service-hours?group_by=person&month={month}&format=xlsx"),
     ]
+    if args.profile:
+        name, token, url = next(case for case in cases if args.profile in case[0])
+        profile(name, args.runs, lambda: client.get(
+            url, headers={"Authorization": f"Bearer {token}"}))
+        return
     for name, token, url in cases:
         timed(name, args.runs, lambda: client.get(
             url, headers={"Authorization": f"Bearer {token}"}))
     console_pages(app, args.runs)
+
+
+def profile(name: str, runs: int, request) -> None:
+    """One warm-up request, then ``runs`` under cProfile: the functions that
+    took the time, by own time and by cumulative time."""
+    request()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        request()
+    profiler.disable()
+    print(f"{name}: {runs} runs under cProfile")
+    stats = pstats.Stats(profiler).strip_dirs()
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
 
 
 if __name__ == "__main__":

@@ -46,3 +46,17 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def include_object_for(dialect_name: str):
+    """Alembic's ``include_object`` for ``dialect_name``: leave out what the
+    models create only on another database (``Index(...).ddl_if``), which
+    autogenerate would otherwise report missing there."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        if condition is None or condition.dialect is None:
+            return True
+        dialects = (condition.dialect,) if isinstance(condition.dialect, str) \
+            else condition.dialect
+        return dialect_name in dialects
+    return include

@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from server import create_app
+from server.db_types import include_object_for
 from server.extensions import db
 from tests.conftest import _fresh_postgres_database, config_for_tests
 
@@ -23,7 +24,9 @@ def test_upgrade_gives_the_models_schema_and_downgrade_empties(backend, tmp_path
     with app.app_context():
         upgrade()
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={
+                "compare_type": True,
+                "include_object": include_object_for(connection.dialect.name)})
             differences = compare_metadata(context, db.metadata)
         assert differences == []
         downgrade(revision="base")

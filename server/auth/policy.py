@@ -18,10 +18,28 @@ from server.people.models import Person
 from server.stations.models import Station
 
 
+# Each helper gives false() for an empty grant list rather than a subquery
+# that finds nothing: or_() drops false() terms, so a branch secretary's
+# filter is one path prefix that an index answers, not an OR with empty
+# subqueries that made PostgreSQL scan every organisation (docs/benchmarks.md).
+
 def _under(column, paths: list[str]):
     if not paths:
         return false()
     return or_(*(column.startswith(path, autoescape=True) for path in paths))
+
+
+def _in_areas(column, paths: list[str]):
+    """``column`` (an area id) names an area below one of ``paths``."""
+    return column.in_(_area_ids_under(paths)) if paths else false()
+
+
+def _in_organisations_under(column, paths: list[str]):
+    return column.in_(_organisation_ids_under(paths)) if paths else false()
+
+
+def _in_stations(column, station_ids: list[int]):
+    return column.in_(station_ids) if station_ids else false()
 
 
 def _area_ids_under(paths):
@@ -33,7 +51,7 @@ def _organisation_ids_under(paths):
 
 
 def _organisations_in_areas(paths):
-    return select(Organisation.id).where(Organisation.area_id.in_(_area_ids_under(paths)))
+    return select(Organisation.id).where(_in_areas(Organisation.area_id, paths))
 
 
 def _current_member_of(organisation_ids):
@@ -56,21 +74,23 @@ def visible(principal: Principal, model):
         # The area tree is reference data every console user needs for forms.
         return true()
     if model is Organisation:
-        return or_(Organisation.area_id.in_(_area_ids_under(p.area_paths)),
-                   _under(Organisation.path, p.organisation_paths),
-                   Organisation.id.in_(select(Station.host_organisation_id)
-                                       .where(Station.id.in_(p.station_ids or [-1]))))
+        hosts = (Organisation.id.in_(select(Station.host_organisation_id)
+                                     .where(Station.id.in_(p.station_ids)))
+                 if p.station_ids else false())
+        return or_(_in_areas(Organisation.area_id, p.area_paths),
+                   _under(Organisation.path, p.organisation_paths), hosts)
     if model is Person:
         return _current_member_of(select(Organisation.id).where(or_(
-            Organisation.area_id.in_(_area_ids_under(p.area_paths)),
+            _in_areas(Organisation.area_id, p.area_paths),
             _under(Organisation.path, p.organisation_paths))))
     if model is Station:
         # Stations are public places; any console user may read them.
         return true()
     if model is Activity:
-        return or_(Activity.organisation_id.in_(_organisations_in_areas(p.area_paths)),
-                   Activity.organisation_id.in_(_organisation_ids_under(p.organisation_paths)),
-                   Activity.station_id.in_(p.station_ids or [-1]))
+        return or_(Activity.organisation_id.in_(_organisations_in_areas(p.area_paths))
+                   if p.area_paths else false(),
+                   _in_organisations_under(Activity.organisation_id, p.organisation_paths),
+                   _in_stations(Activity.station_id, p.station_ids))
     if model is Device:
         return or_(*(_device_within(p) or [false()]))
     return false()
@@ -79,11 +99,11 @@ def visible(principal: Principal, model):
 def _device_within(p: Principal):
     from server.devices.models import device_organisation, device_station
     clauses = []
-    manageable_stations = or_(Station.area_id.in_(_area_ids_under(p.area_paths)),
-                              Station.host_organisation_id.in_(
-                                  _organisation_ids_under(p.organisation_paths)),
-                              Station.id.in_(p.station_ids or [-1]))
-    manageable_orgs = or_(Organisation.area_id.in_(_area_ids_under(p.area_paths)),
+    manageable_stations = or_(_in_areas(Station.area_id, p.area_paths),
+                              _in_organisations_under(Station.host_organisation_id,
+                                                      p.organisation_paths),
+                              _in_stations(Station.id, p.station_ids))
+    manageable_orgs = or_(_in_areas(Organisation.area_id, p.area_paths),
                           _under(Organisation.path, p.organisation_paths))
     has_scope = or_(
         exists().where(device_station.c.device_id == Device.id),

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
 
 from server.auth.boundary import current_principal
 from server.reports import exports
+from server.common.fast_json import json_response
 from server.common.listing import visible_one
 from server.common.schemas import Code
 from server.org.models import Organisation
@@ -79,23 +79,19 @@ class ServiceHours(MethodView):
         start, end = period_of(args)
         rows = service_hours(current_principal(), args["group_by"], start, end, args["rollup"])
         if args["format"] == "json":
-            # Serialised by hand (the schema above still documents it): a
-            # district's rollup has thousands of rows, and marshmallow cost
-            # more than computing them.
+            # Serialised by hand with orjson (the schema above still
+            # documents it): a district's rollup has thousands of rows, and
+            # marshmallow, then the json module, cost more than computing them.
             completeness = CompletenessSchema().dump(
                 sync_completeness(current_principal(), start, end))
-            return jsonify({"group_by": args["group_by"], "from": start.isoformat(),
-                            "to": end.isoformat(), "rollup": args["rollup"],
-                            "rows": [{"code": row["code"], "name": row["name"],
-                                      **{key: int(row[key] or 0) for key in _MEASURES}}
-                                     for row in rows],
-                            "completeness": completeness})
+            return json_response({"group_by": args["group_by"], "from": start.isoformat(),
+                                  "to": end.isoformat(), "rollup": args["rollup"],
+                                  "rows": rows, "completeness": completeness})
         title = f"志愿服务时长统计（{start} 至 {end}，按{_GROUP_LABELS[args['group_by']]}）"
         return exports.export_response(rows, args["format"], title,
                                        f"service-hours-{args['group_by']}-{start}-{end}")
 
 
-_MEASURES = ("credited_seconds", "pending_seconds", "sessions", "people")
 _GROUP_LABELS = {"branch": "组织", "person": "人员", "station": "站点", "area": "区域"}
 
 

@@ -93,6 +93,9 @@ def main() -> None:
     parser.add_argument("--no-triggers", action="store_true")
     parser.add_argument("--cprofile", action="store_true",
                         help="also print the functions that took the time (cProfile)")
+    parser.add_argument("--store-only", action="store_true",
+                        help="batches report the scans still queued, so the server holds "
+                             "pairing until the last one: what storing alone costs")
     args = parser.parse_args()
     with database(args.backend) as url:
         world = build_world(url, 2000, stations=20)
@@ -107,7 +110,8 @@ def main() -> None:
         # before post() returns, as gunicorn runs it after sending.
         client = app.test_client()
         bodies = batches_of(make_events(world["people"], world["stations"], 10_000,
-                                        random.Random(1)), 500)
+                                        random.Random(1)), 500,
+                            report_queue=args.store_only)
         headers = {"Authorization": f"Bearer {world['token']}",
                    "Content-Type": "application/json"}
         for body in bodies[:4]:
@@ -125,6 +129,7 @@ def main() -> None:
         if profiler:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         batches = len(bodies) - 4
         print(f"{args.backend}{' without triggers' if args.no_triggers else ''}: "
               f"{(time.perf_counter() - started) / batches * 1000:.0f} ms per 500-event batch")

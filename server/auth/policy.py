@@ -13,6 +13,7 @@ from sqlalchemy import and_, exists, false, literal, or_, select, true
 from server.activities.models import Activity
 from server.auth.principal import Principal
 from server.devices.models import Device
+from server.extensions import db
 from server.org.models import Area, Membership, Organisation
 from server.people.models import Person
 from server.stations.models import Station
@@ -26,7 +27,21 @@ from server.stations.models import Station
 def _under(column, paths: list[str]):
     if not paths:
         return false()
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite does not search an index for LIKE with an escape or a
+        # computed pattern; a byte range (its default collation compares
+        # bytes) leads it to the subtree, the LIKE stays the exact test.
+        # Not on PostgreSQL: there, ranges follow the database's collation,
+        # and a prefix index answers the LIKE (server/org/models.py).
+        return or_(*(and_(column >= path, column < path[:-1] + _AFTER_SLASH,
+                          column.startswith(path, autoescape=True))
+                     if path.endswith("/") else column.startswith(path, autoescape=True)
+                     for path in paths))
     return or_(*(column.startswith(path, autoescape=True) for path in paths))
+
+
+#: The character after "/": every path below "/A/" sorts before "/A" + this.
+_AFTER_SLASH = chr(ord("/") + 1)
 
 
 def _in_areas(column, paths: list[str]):

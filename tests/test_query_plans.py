@@ -1,0 +1,50 @@
+"""The plans behind the city-scale figures (docs/benchmarks.md): what made a
+district report fast must not quietly stop working.
+
+A secretary's organisations are a path prefix. Each database must be able
+to find them through an index, not by reading every organisation (30,000 in
+a city, most of a district report's time before): SQLite through the byte
+range the policy adds, PostgreSQL through the pattern index. A test table
+is small enough that a planner would rightly scan it, so PostgreSQL is told
+not to, and must then name the index.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from server.auth.policy import visible
+from server.auth.principal import Principal
+from server.extensions import db
+from server.org.models import Organisation
+
+
+def _plan(statement) -> str:
+    connection = db.session.connection()
+    compiled = statement.compile(connection, compile_kwargs={"literal_binds": True})
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+        return "\n".join(row[-1] for row in rows)
+    connection.execute(text("SET LOCAL enable_seqscan = off"))
+    return "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
+
+
+def test_a_secretarys_organisations_are_found_through_an_index(world, backend):
+    secretary = Principal(user=None, organisation_paths=["/BA-DW/"])
+    query = select(Organisation.id).where(visible(secretary, Organisation))
+    plan = _plan(query)
+    index = "ix_organisation_path" if backend == "sqlite" else "ix_organisation_path_prefix"
+    assert index in plan, plan
+    assert "SCAN organisation" not in plan and "Seq Scan" not in plan, plan
+    found = set(db.session.scalars(query))
+    expected = set(db.session.scalars(select(Organisation.id).where(
+        Organisation.code.in_(["BA-DW", "BA-ZB1", "BA-ZB2"]))))
+    assert found == expected
+    db.session.rollback()
+
+
+def test_an_empty_grant_adds_no_subquery(world):
+    """A secretary's filter is the path alone: the empty area and station
+    arms are left out, not sent as subqueries that find nothing."""
+    secretary = Principal(user=None, organisation_paths=["/BA-DW/"])
+    sql = str(select(Organisation.id).where(visible(secretary, Organisation)))
+    assert "area" not in sql and "station" not in sql, sql

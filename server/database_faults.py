@@ -80,10 +80,26 @@ def _lost_postgres_connection(driver_error: Exception) -> bool:
     return isinstance(driver_error, (psycopg.OperationalError, psycopg.InterfaceError))
 
 
+def _text_with_nul(driver_error: Exception) -> bool:
+    """PostgreSQL refuses U+0000 in text (SQLite stores it). psycopg raises
+    DataError before sending, without a SQLSTATE."""
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(driver_error, psycopg.DataError) and "NUL" in str(driver_error)
+
+
 def handle_database_error(error: Exception):
     from server.api import problem_response
     code = fault_code(error)
     driver_error = error.orig if isinstance(error, DBAPIError) else error
+    if code is None and _text_with_nul(driver_error):
+        # Free text from a client (a search, a name) that the schemas let
+        # through: the client's input, not our failure. Codes and push
+        # events are validated before they reach the database.
+        return problem_response(400, "invalid_text",
+                                "Text may not contain the NUL character (U+0000).")
     if code is None:
         log.error("database error %s (sqlstate %s)", type(driver_error).__name__,
                   getattr(driver_error, "sqlstate", None))

@@ -54,7 +54,8 @@ class UserUpdateSchema(ma.Schema):
 
 
 class CredentialsSchema(ma.Schema):
-    username = ma.fields.String(required=True, validate=validate.Length(1, 64))
+    #: Checked as a code, as usernames are made: anything else cannot match.
+    username = Code(required=True)
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(1, 200))
 
 

@@ -248,7 +248,7 @@ def _stations_behind(principal: Principal, start: date, end: date):
     return select(Station.id).where(or_(
         Station.host_organisation_id.in_(
             select(Organisation.id).where(visible(principal, Organisation))),
-        Station.area_id.in_(select(Area.id).where(or_(false(), *(
+        Station.area_id.in_(select(Area.id).where(or_(*(
             Area.path.startswith(path, autoescape=True) for path in principal.area_paths))))
         if principal.area_paths else false(),
         Station.id.in_(principal.station_ids) if principal.station_ids else false()))

@@ -45,7 +45,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import BENCH_CONFIG, attach_device, build_world, database  # noqa: E402
+from benchlib import (BENCH_CONFIG, attach_device, build_world,  # noqa: E402
+                      cpu_seconds_by_program, database)
 
 from tests.live_server import LiveServer  # noqa: E402
 
@@ -87,12 +88,14 @@ def batches_of(events: list[dict], size: int, report_queue: bool = False) -> lis
 
 
 def wait_until_paired(url: str) -> None:
-    """Until no re-pairing is queued (the server pairs after answering)."""
+    """Until no re-pairing is queued (the server pairs after answering).
+    EXISTS, not count(*): the poll shares the cores with what it measures."""
     import sqlalchemy as sa
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            while connection.execute(sa.text("SELECT count(*) FROM pairing_due")).scalar():
+            while connection.execute(sa.text(
+                    "SELECT EXISTS (SELECT 1 FROM pairing_due)")).scalar():
                 connection.rollback()
                 time.sleep(0.005)
     finally:
@@ -178,21 +181,39 @@ def write_history(url: str, world: dict, count: int, rng: random.Random) -> floa
     return time.perf_counter() - started
 
 
-def raw_insert_rate(url: str, count: int, batch: int) -> float:
-    """Rows per second of a bare ON CONFLICT DO NOTHING loop into checkin_event."""
+def raw_insert_rate(url: str, events: list[dict], batch: int) -> float:
+    """Rows per second of a bare ON CONFLICT DO NOTHING loop into checkin_event.
+
+    The rows are the ones a push of ``events`` stores (people, stations,
+    times, the event's canonical JSON and its hash), under fresh ids, so the
+    floor pays for the same row sizes and the same index positions as the
+    pipeline; they are deleted afterwards.
+    """
     import sqlalchemy as sa
+
+    from sync.protocol import canonical_json, hash_text
     engine = sa.create_engine(url)
     with engine.connect() as connection:
-        ids = connection.execute(sa.text(
-            "SELECT (SELECT id FROM device LIMIT 1), (SELECT id FROM person LIMIT 1), "
-            "(SELECT id FROM station LIMIT 1)")).one()
+        device = connection.execute(sa.text("SELECT id FROM device ORDER BY id DESC LIMIT 1")
+                                    ).scalar()
+        people = dict(connection.execute(sa.text("SELECT code, id FROM person")).all())
+        stations = dict(connection.execute(sa.text("SELECT code, id FROM station")).all())
+    postgres = engine.dialect.name == "postgresql"
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     columns = ("event_id", "device_id", "batch_id", "seq", "type", "person_id", "station_id",
                "occurred_at", "effective_at", "received_at", "clock_offset_s", "flags",
                "content_hash", "raw")
-    rows = [(str(uuid.uuid4()), ids[0], "raw", n, "check_in", ids[1], ids[2], now, now, now,
-             0.0, "", "0" * 64, '{"raw":true}') for n in range(count)]
-    postgres = engine.dialect.name == "postgresql"
+    rows = []
+    for event in events:
+        event = {**event, "id": str(uuid.uuid4())}
+        text = canonical_json(event)
+        at = datetime.fromisoformat(event["occurred_at"]).astimezone(timezone.utc) \
+            .replace(tzinfo=None)
+        times = (at, at, now) if postgres else tuple(t.isoformat(" ", "microseconds")
+                                                     for t in (at, at, now))
+        rows.append((event["id"], device, "raw", event["seq"], event["type"],
+                     people[event["person"]], stations[event["station"]], *times, 0.0, "",
+                     hash_text(text), text))
     marks = ", ".join(["%s" if postgres else "?"] * len(columns))
     statement = (f"INSERT INTO checkin_event ({', '.join(columns)}) VALUES ({marks}) "
                  "ON CONFLICT (event_id) DO NOTHING")
@@ -200,7 +221,7 @@ def raw_insert_rate(url: str, count: int, batch: int) -> float:
     try:
         cursor = raw.cursor()
         started = time.perf_counter()
-        for start in range(0, count, batch):
+        for start in range(0, len(rows), batch):
             cursor.executemany(statement, rows[start:start + batch])
             raw.commit()
         elapsed = time.perf_counter() - started
@@ -209,7 +230,7 @@ def raw_insert_rate(url: str, count: int, batch: int) -> float:
     finally:
         raw.close()
         engine.dispose()
-    return count / elapsed
+    return len(rows) / elapsed
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -230,21 +251,24 @@ def run(backend: str, args) -> None:
         if args.history:
             seconds = write_history(url, world, args.history, rng)
             print(f"history: {args.history:,} events written and paired in {seconds:.0f} s")
-        raw_rate = raw_insert_rate(url, args.events, args.batch)
+        backlog_events = make_events(world["people"], world["stations"], args.events, rng)
+        parallel_events = make_events(world["people"], world["stations"], args.events, rng,
+                                      start_seq=args.events + 1)
+        raw_before = raw_insert_rate(url, backlog_events, args.batch)
         server = LiveServer(url, workers=2, PUSH_RATE_LIMIT="1000000 per minute",
                             **{k: v for k, v in BENCH_CONFIG.items() if k == "SECRET_KEY"})
         server.start()
         try:
-            backlog = batches_of(make_events(world["people"], world["stations"], args.events,
-                                             rng), args.batch, report_queue=True)
+            backlog = batches_of(backlog_events, args.batch, report_queue=True)
+            cpu_before = cpu_seconds_by_program()
             started = time.perf_counter()
             latencies = [post(server.url, world["token"], body) for body in backlog]
             uploaded_s = time.perf_counter() - started
             wait_until_paired(url)
             backlog_s = time.perf_counter() - started
+            cpu = cpu_seconds_by_program(since=cpu_before)
 
-            parallel = batches_of(make_events(world["people"], world["stations"], args.events,
-                                              rng, start_seq=args.events + 1), args.batch)
+            parallel = batches_of(parallel_events, args.batch)
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=4) as pool:
                 parallel_latencies = list(pool.map(
@@ -253,14 +277,22 @@ def run(backend: str, args) -> None:
             parallel_s = time.perf_counter() - started
         finally:
             server.stop()
+        # The floor again, after the pushes: on a shared machine it moves
+        # between runs minutes apart, so the ratio uses the mean of both.
+        raw_after = raw_insert_rate(url, parallel_events, args.batch)
+    raw_rate = (raw_before + raw_after) / 2
     rate = args.events / backlog_s
     print(f"\n== {backend} ==")
-    print(f"raw INSERT ON CONFLICT loop    : {raw_rate:9,.0f} events/s")
+    print(f"raw INSERT ON CONFLICT loop    : {raw_rate:9,.0f} events/s  "
+          f"(before {raw_before:,.0f}, after {raw_after:,.0f})")
     print(f"push, one device, sequential   : {rate:9,.0f} events/s  "
           f"({rate / raw_rate:.2f} x raw)  p50 {statistics.median(latencies) * 1000:.0f} ms  "
           f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms per {args.batch}-event batch")
     print(f"  {args.events}-event backlog uploaded in {uploaded_s:.2f} s, "
           f"paired in {backlog_s:.2f} s")
+    if cpu:
+        print("  CPU seconds while it ran: " + ", ".join(
+            f"{program} {seconds:.2f}" for program, seconds in sorted(cpu.items())))
     prate = args.events / parallel_s
     print(f"push, 4 clients at once        : {prate:9,.0f} events/s  "
           f"({prate / raw_rate:.2f} x raw)  p50 "

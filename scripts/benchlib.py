@@ -141,3 +141,38 @@ def attach_device(url: str, people: int, stations: int = 20, seed: int = 1) -> d
         db.session.commit()
         db.engine.dispose()
     return {"people": person_codes, "stations": station_codes, "token": token}
+
+
+def cpu_seconds_by_program(since: dict | None = None) -> dict[str, float]:
+    """CPU seconds (user + system) of this machine's postgres and gunicorn
+    processes, and of this benchmark; with ``since`` (an earlier result)
+    the difference. Empty where there is no /proc (not Linux).
+
+    Where the time of a run goes when the two cores are shared between the
+    database, the server and the client.
+    """
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {"postgres": 0.0, "gunicorn": 0.0, "benchmark": 0.0}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue  # ended meanwhile
+        # Fields after the command name in parentheses; utime and stime are 14 and 15.
+        fields = stat[stat.rindex(")") + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
+        if entry.name == str(os.getpid()):
+            totals["benchmark"] += seconds
+        elif b"postgres" in command:
+            totals["postgres"] += seconds
+        elif b"gunicorn" in command:
+            totals["gunicorn"] += seconds
+    if since is not None:
+        return {name: totals[name] - since.get(name, 0.0) for name in totals}
+    return totals

@@ -155,6 +155,31 @@ def test_out_of_scope_station_is_quarantined_not_refused(client, make_device):
     assert response.json["results"][0]["code"] == "out_of_scope"
 
 
+def test_organisation_scope_takes_its_stations_and_its_people(client, make_device):
+    """A device scoped to a committee records at the stations its branches
+    host (anyone) and for the people of its branches (anywhere), nothing else."""
+    _, token = make_device(stations=[], organisations=["BA-DW"])
+    events = [scan("P-NS-1", "check_in", recent(3), station="ST-BA-1"),
+              scan("P-BA-3", "check_in", recent(3), station="ST-NS-1"),
+              scan("P-NS-1", "check_in", recent(2), station="ST-NS-1")]
+    response = push(client, token, batch(events))
+    assert [(r["status"], r.get("code")) for r in response.json["results"]] == [
+        ("accepted", None), ("accepted", None), ("quarantined", "out_of_scope")]
+
+
+def test_personal_phone_records_only_its_person(client, world):
+    from server.devices.services import create_personal_device
+    from server.people.models import Person
+    person = db.session.scalar(select(Person).where(Person.code == "P-BA-1"))
+    _, token = create_personal_device(person, "PHONE-SCOPE", "test")
+    db.session.commit()
+    events = [scan("P-BA-1", "check_in", recent(2), station="ST-NS-1"),
+              scan("P-BA-2", "check_in", recent(2))]
+    response = push(client, token, batch(events))
+    assert [(r["status"], r.get("code")) for r in response.json["results"]] == [
+        ("accepted", None), ("quarantined", "out_of_scope")]
+
+
 def test_outside_geofence_is_flagged_and_sent_to_review(client, make_device):
     _, token = make_device()
     far = {"lat": 22.60, "lng": 113.95, "accuracy_m": 20}
@@ -308,3 +333,39 @@ def test_replaying_a_month_of_batches_changes_nothing(client, make_device):
         assert {r["status"] for r in push(client, token, body).json["results"]} == {"duplicate"}
     assert [(s.key_event_id, s.status, s.credited_seconds) for s in _sessions()] == before
     assert _count(CheckinEvent) == 60
+
+
+def test_an_id_stored_between_look_up_and_insert_is_answered_once(
+        client, make_device, monkeypatch):
+    """Another device's push stores one of the batch's ids after this push
+    looked its ids up. Made exact by storing it through the same transaction just
+    before the insert: on PostgreSQL the COPY then meets a unique violation
+    and falls back to ON CONFLICT, on SQLite the insert is partial. Either
+    way the event is answered as the duplicate it is, the others are
+    accepted, and every event is stored once."""
+    from server.checkins import ingest
+    from server.common.rawsql import write_rows
+    _, token = make_device()
+    other_code, _ = make_device()
+    other_device = db.session.scalar(select(Device.id).where(Device.code == other_code))
+    events = [scan("P-BA-1", "check_in", recent(3)), scan("P-BA-1", "check_out", recent(1)),
+              scan("P-BA-2", "check_in", recent(2))]
+    insert_events = ingest.insert_events
+    stored_first: list[str] = []
+
+    def another_push_stores_one_first(rows):
+        first = min(rows, key=lambda r: r["event_id"])
+        write_rows(db.session.connection(), CheckinEvent.__table__,
+                   [{**first, "device_id": other_device}])
+        stored_first.append(first["event_id"])
+        return insert_events(rows)
+
+    monkeypatch.setattr(ingest, "insert_events", another_push_stores_one_first)
+    answer = push(client, token, batch(events))
+    monkeypatch.undo()
+    assert answer.status_code == 200, answer.json
+    statuses = {r["id"]: r["status"] for r in answer.json["results"]}
+    assert statuses == {e["id"]: "duplicate" if e["id"] == stored_first[0] else "accepted"
+                        for e in events}
+    assert _count(CheckinEvent) == 3
+    assert len(_sessions("P-BA-1")) == 1

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from server.activities.models import Activity
 from server.common.rawsql import in_values
-from server.devices.models import Device
+from server.devices.models import Device, device_organisation, device_station
 from server.extensions import db
+from server.org.models import Membership, Organisation
 from server.people.models import Person
 from server.qr.keys import verifying_keys
 from server.stations.models import Station
@@ -24,48 +27,103 @@ from sync.protocol import (CLOCK_CORRECTED, OUTSIDE_GEOFENCE, REVOKED_QR, EventR
 from sync.qr import QrInvalid, StationCode, verify_station_url
 
 
+class PersonRow(NamedTuple):
+    id: int
+    code: str
+
+
+class StationRow(NamedTuple):
+    id: int
+    code: str
+    status: str
+    qr_version: int
+    latitude: float | None
+    longitude: float | None
+    geofence_radius_m: int
+    #: Path of the hosting organisation, None without one.
+    host_path: str | None
+
+
+class ActivityRow(NamedTuple):
+    id: int
+    code: str
+
+
 @dataclass
 class Context:
-    """What judging a set of events needs, loaded once for the set."""
+    """What judging a set of events needs, loaded once for the set.
+
+    Plain rows, not ORM objects: a batch names hundreds of people, and
+    building and reading mapped objects for them cost more than the look-up.
+    """
 
     device: Device
     received_at: datetime
     clock_offset_s: float
     batch_id: str
-    people: dict[str, Person]
-    stations: dict[str, Station]
-    activities: dict[str, Activity]
+    people: dict[str, PersonRow]
+    stations: dict[str, StationRow]
+    activities: dict[str, ActivityRow]
     keys: dict[str, bytes]
     scope: DeviceScope
     #: Each distinct scanned text verified once per batch: the code, or why not.
     verified_qr: dict[str, StationCode | QrInvalid]
+    #: ``effective_at`` must lie in [earliest, latest]; the clock tolerance.
+    earliest: datetime
+    latest: datetime
+    clock_tolerance_s: float
 
 
 class DeviceScope:
     """Which stations and people a device may record for."""
 
-    def __init__(self, device: Device):
-        self.device = device
-        self.station_ids = {s.id for s in device.stations}
-        self.organisation_paths = [o.path for o in device.organisations]
+    def __init__(self, device: Device, person_ids: list[int]):
+        self.device_person_id = device.person_id
+        self.station_ids = set(db.session.scalars(
+            select(device_station.c.station_id).where(device_station.c.device_id == device.id)))
+        self.organisation_paths = list(db.session.scalars(
+            select(Organisation.path).join(device_organisation,
+                                           device_organisation.c.organisation_id
+                                           == Organisation.id)
+            .where(device_organisation.c.device_id == device.id)))
+        #: Person id to their current branch's path; only an organisation
+        #: scope needs it.
+        self.branch_paths = (_current_branch_paths(person_ids)
+                             if self.organisation_paths and device.person_id is None else {})
 
-    def allows(self, person: Person, station: Station) -> bool:
-        if self.device.person_id is not None:
-            return person.id == self.device.person_id
+    def allows(self, person: PersonRow, station: StationRow) -> bool:
+        if self.device_person_id is not None:
+            return person.id == self.device_person_id
         if station.id in self.station_ids:
             return True
         if not self.organisation_paths:
             return False
-        host = station.host_organisation
-        if host is not None and any(host.path.startswith(p) for p in self.organisation_paths):
+        host = station.host_path
+        if host is not None and any(host.startswith(p) for p in self.organisation_paths):
             return True
-        branch = person.current_branch
-        return branch is not None and any(branch.path.startswith(p)
+        branch = self.branch_paths.get(person.id)
+        return branch is not None and any(branch.startswith(p)
                                           for p in self.organisation_paths)
+
+
+def _current_branch_paths(person_ids: list[int]) -> dict[int, str]:
+    """Person id to the path of their current branch (``Person.current_branch``:
+    the open membership that started last)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(person_ids), 500):
+        for person_id, path in db.session.execute(
+                select(Membership.person_id, Organisation.path)
+                .join(Organisation, Organisation.id == Membership.organisation_id)
+                .where(in_values(Membership.person_id, person_ids[start:start + 500]),
+                       Membership.ended_on.is_(None))
+                .order_by(Membership.started_on, Membership.id)):
+            found[person_id] = path
+    return found
 
 
 def load_context(device: Device, events: list[PushedEvent], received_at: datetime,
                  clock_offset_s: float, batch_id: str) -> Context:
+    config = current_app.config
     station_codes = {e.station for e in events if e.station}
     keys = verifying_keys() if any(e.qr for e in events) else {}
     verified: dict[str, StationCode | QrInvalid] = {}
@@ -76,21 +134,34 @@ def load_context(device: Device, events: list[PushedEvent], received_at: datetim
                 station_codes.add(verified[event.qr].station)
             except QrInvalid as invalid:
                 verified[event.qr] = invalid
+    people = _by_code(PersonRow, select(Person.id, Person.code), Person.code,
+                      {e.person for e in events})
+    host = aliased(Organisation)
+    stations = _by_code(
+        StationRow,
+        select(Station.id, Station.code, Station.status, Station.qr_version, Station.latitude,
+               Station.longitude, Station.geofence_radius_m, host.path)
+        .outerjoin(host, host.id == Station.host_organisation_id),
+        Station.code, station_codes)
+    activities = _by_code(ActivityRow, select(Activity.id, Activity.code), Activity.code,
+                          {e.activity for e in events if e.activity})
     return Context(
         device=device, received_at=received_at, clock_offset_s=clock_offset_s,
-        batch_id=batch_id,
-        people=_by_code(Person, {e.person for e in events}),
-        stations=_by_code(Station, station_codes),
-        activities=_by_code(Activity, {e.activity for e in events if e.activity}),
-        keys=keys, scope=DeviceScope(device), verified_qr=verified)
+        batch_id=batch_id, people=people, stations=stations, activities=activities,
+        keys=keys, scope=DeviceScope(device, [p.id for p in people.values()]),
+        verified_qr=verified,
+        earliest=received_at - timedelta(days=config["MAX_EVENT_AGE_DAYS"]),
+        latest=received_at + timedelta(seconds=config["FUTURE_TOLERANCE_S"]),
+        clock_tolerance_s=config["CLOCK_TOLERANCE_S"])
 
 
-def _by_code(model, codes: set[str]) -> dict:
+def _by_code(row_type, query, code_column, codes: set[str]) -> dict:
     found = {}
     codes = sorted(codes)
     for start in range(0, len(codes), 500):
-        for obj in db.session.scalars(select(model).where(in_values(model.code, codes[start:start + 500]))):
-            found[obj.code] = obj
+        for row in db.session.execute(query.where(in_values(code_column,
+                                                            codes[start:start + 500]))):
+            found[row.code] = row_type._make(row)
     return found
 
 
@@ -99,7 +170,6 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
 
     :raise EventRejected: with the stable reason it cannot count (yet).
     """
-    config = current_app.config
     station_code, qr_version, flags = event.station, None, set()
     if event.qr is not None:
         code = ctx.verified_qr[event.qr]
@@ -126,9 +196,8 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
         raise EventRejected("out_of_scope", "the station or person is outside this device's scope")
 
     effective_at, corrected = effective_time(event.occurred_at, ctx.clock_offset_s,
-                                             config["CLOCK_TOLERANCE_S"])
-    if (effective_at > ctx.received_at + timedelta(seconds=config["FUTURE_TOLERANCE_S"])
-            or effective_at < ctx.received_at - timedelta(days=config["MAX_EVENT_AGE_DAYS"])):
+                                             ctx.clock_tolerance_s)
+    if effective_at > ctx.latest or effective_at < ctx.earliest:
         raise EventRejected("time_out_of_range",
                             f"occurred_at {event.occurred_at.isoformat()} is too far from now")
     if corrected:

@@ -48,3 +48,25 @@ def test_an_empty_grant_adds_no_subquery(world):
     secretary = Principal(user=None, organisation_paths=["/BA-DW/"])
     sql = str(select(Organisation.id).where(visible(secretary, Organisation)))
     assert "area" not in sql and "station" not in sql, sql
+
+
+def test_a_push_looks_its_ids_up_through_the_unique_indexes(world, backend):
+    """Both tables hold every event ever pushed (20 million at city scale):
+    a batch's duplicate check must probe their event_id indexes."""
+    from server.checkins.ingest import known_ids_query
+    from server.common.rawsql import RawSql
+    connection = db.session.connection()
+    sql, params = known_ids_query(RawSql(connection), ["a-1", "b-2"])
+    if backend == "sqlite":
+        plan = "\n".join(row[-1] for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {sql}", tuple(params)))
+        assert "SCAN checkin_event" not in plan and "SCAN quarantined_event" not in plan, plan
+        assert plan.count("USING INDEX") + plan.count("USING COVERING INDEX") >= 2, plan
+    else:
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(row[0] for row in connection.exec_driver_sql(
+            f"EXPLAIN {sql}", tuple(params)))
+        assert "Seq Scan on checkin_event" not in plan, plan
+        assert "Seq Scan on quarantined_event" not in plan, plan
+        assert "uq_checkin_event_event_id" in plan, plan
+    db.session.rollback()

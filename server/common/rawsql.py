@@ -49,6 +49,14 @@ class RawSql:
             return "(SELECT value FROM json_each(?))", [json.dumps(list(ids))]
         return "(SELECT unnest(%s::int[]))", [list(ids)]
 
+    def text_list(self, values: list[str]) -> tuple[str, list]:
+        """A subquery of the strings ``values``, bound as one parameter; on
+        PostgreSQL ``IN`` over it is an index look-up per value."""
+        if self.sqlite:
+            import json
+            return "(SELECT value FROM json_each(?))", [json.dumps(list(values))]
+        return "(SELECT unnest(%s::varchar[]))", [list(values)]
+
     def fetch(self, sql: str, params: list) -> list[tuple]:
         return self.connection.exec_driver_sql(sql, tuple(params)).fetchall()
 

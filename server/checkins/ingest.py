@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import itemgetter
 
 from flask import current_app
 from sqlalchemy import delete, insert, select
@@ -25,7 +26,7 @@ from sqlalchemy import delete, insert, select
 from server.checkins.models import CheckinEvent, DeviceSeqRange, QuarantinedEvent
 from server.checkins.resolve import load_context, resolve_event
 from server.common.rawsql import PartialInsert, RawSql, in_values, write_rows
-from server.db_types import utcnow
+from server.db_types import UTCDateTime, utcnow
 from server.devices.models import Device
 from server.errors import AppError
 from server.extensions import db
@@ -273,6 +274,10 @@ def insert_events(rows: list[dict]) -> set[str]:
 
 #: Columns of checkin_event that a push writes (all but the serial id).
 _EVENT_COLUMNS = [c.name for c in CheckinEvent.__table__.columns if c.name != "id"]
+#: A row's values in _EVENT_COLUMNS order, and where its times are.
+_event_values = itemgetter(*_EVENT_COLUMNS)
+_TIME_POSITIONS = [n for n, c in enumerate(_EVENT_COLUMNS)
+                   if isinstance(CheckinEvent.__table__.c[c].type, UTCDateTime)]
 
 
 def _copy_insert_events(connection, rows: list[dict]) -> set[str]:
@@ -289,7 +294,7 @@ def _copy_insert_events(connection, rows: list[dict]) -> set[str]:
 
     cursor = connection.connection.driver_connection.cursor()
     columns = ", ".join(_EVENT_COLUMNS)
-    values = [[_copy_value(row[name]) for name in _EVENT_COLUMNS] for row in rows]
+    values = [_copy_values(row) for row in rows]
     try:
         cursor.execute("SAVEPOINT push_events")
         try:
@@ -322,10 +327,14 @@ def _insert_through_staging(cursor, columns: str, values: list[list]) -> set[str
     return {row[0] for row in cursor.fetchall()}
 
 
-def _copy_value(value):
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value
+def _copy_values(row: dict) -> list:
+    """A row's values for COPY: times as the naive UTC the columns hold."""
+    values = list(_event_values(row))
+    for n in _TIME_POSITIONS:
+        value = values[n]
+        if value is not None:
+            values[n] = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return values
 
 
 def _lock_and_record_health(device: Device, health: dict, received_at: datetime,

@@ -7,6 +7,7 @@ Values cross the boundary as the models store them: times as naive UTC
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from operator import itemgetter
 
 from sqlalchemy.engine import Connection
 
@@ -102,13 +103,11 @@ def write_rows(connection: Connection, table, rows: list[dict], *, returning: st
         return []
     raw = RawSql(connection)
     names = list(rows[0])
-    converters = [_converter(raw, table.c[name].type) for name in names]
     sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
            f"VALUES ({', '.join([raw.mark] * len(names))})")
     if on_conflict_do_nothing:
         sql += f" ON CONFLICT ({on_conflict_do_nothing}) DO NOTHING"
-    values = [tuple(convert(row[name]) if convert else row[name]
-                    for name, convert in zip(names, converters)) for row in rows]
+    values = _driver_values(raw, table, names, rows)
     cursor = connection.connection.driver_connection.cursor()
     try:
         if returning is None and on_conflict_do_nothing is None and not raw.sqlite:
@@ -153,9 +152,7 @@ def update_rows(connection: Connection, table, rows: list[dict], *, key: str = "
         return
     raw = RawSql(connection)
     names = list(rows[0])
-    converters = [_converter(raw, table.c[name].type) for name in names]
-    values = [tuple(convert(row[name]) if convert else row[name]
-                    for name, convert in zip(names, converters)) for row in rows]
+    values = _driver_values(raw, table, names, rows)
     others = [name for name in names if name != key]
     cursor = connection.connection.driver_connection.cursor()
     try:
@@ -179,6 +176,28 @@ def update_rows(connection: Connection, table, rows: list[dict], *, key: str = "
         cursor.execute(f"DELETE FROM {scratch}")
     finally:
         cursor.close()
+
+
+def _driver_values(raw: RawSql, table, names: list[str], rows: list[dict]) -> list[tuple]:
+    """Each row's values in ``names`` order, converted as the columns store
+    them. Only the columns that need it are touched: this runs for every
+    value a push writes."""
+    converting = [(n, convert) for n, convert in
+                  enumerate(_converter(raw, table.c[name].type) for name in names) if convert]
+    pick = itemgetter(*names)
+    if len(names) == 1:
+        values = [(pick(row),) for row in rows]
+    else:
+        values = [pick(row) for row in rows]
+    if not converting:
+        return values
+    converted = []
+    for value in values:
+        value = list(value)
+        for n, convert in converting:
+            value[n] = convert(value[n])
+        converted.append(tuple(value))
+    return converted
 
 
 class PartialInsert(Exception):

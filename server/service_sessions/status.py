@@ -1,16 +1,15 @@
 """A session's status after review, and the seconds it counts for."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sync.pairing import CREDITED_STATUSES, PENDING_STATUSES
 
 APPROVED, REJECTED, AMENDED = "approved", "rejected", "amended"
 
 
-@dataclass(frozen=True)
-class Judged:
+class Judged(NamedTuple):
     status: str
     start_at: datetime | None
     end_at: datetime | None

@@ -70,6 +70,70 @@ def test_a_device_that_goes_quiet_mid_backlog_is_paired_by_the_sweeper(app, clie
     assert _stored_sessions() == _full_pairing()
 
 
+# PostgreSQL only: SQLite has one writer, so there is no second drain to wake.
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_released_backlog_wakes_the_sweepers_at_once(app, make_device, monkeypatch):
+    """The batch that releases more than one claim NOTIFYs; a sweeper whose
+    timer is a minute away pairs the backlog within moments."""
+    app.config.update(PAIRING_SWEEP_S=60)
+    monkeypatch.setattr(pairing_queue, "CLAIM_PEOPLE", 1)
+    code, _ = make_device()
+    device = db.session.scalar(select(Device).where(Device.code == code))
+    events = _backlog_batches(["P-BA-1", "P-BA-2"], 8)
+    stop = pairing_queue.start_sweeper(app)
+    try:
+        for part, left in ((events[:8], len(events)), (events[8:], len(events) - 8)):
+            record_batch(device, json.dumps(batch(part, device={"queue_length": left}))
+                         .encode())
+            db.session.commit()
+            if left == len(events):
+                time.sleep(0.3)  # held: nothing wakes the sweeper yet
+                assert _count(ServiceSession) == 0
+        deadline = time.monotonic() + 10
+        while _count(PairingDue) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+    assert _count(PairingDue) == 0
+    assert _stored_sessions() == _full_pairing()
+
+
+def test_two_drains_never_split_a_person(app, backend, make_device, monkeypatch):
+    """A drain claims all of a person's waiting rows or none: on PostgreSQL
+    the people a concurrent drain holds are skipped whole (on SQLite one
+    writer claims at a time)."""
+    from server.service_sessions.recompute import PERSON_LOCK_SPACE
+    monkeypatch.setattr(pairing_queue, "CLAIM_PEOPLE", 1)
+    monkeypatch.setattr(pairing_queue, "SQLITE_CLAIM_ROWS", 1)
+    code, _ = make_device()
+    device = db.session.scalar(select(Device).where(Device.code == code))
+    events = _backlog_batches(["P-BA-1", "P-BA-2"], 8)
+    for part in (events[:8], events[8:]):
+        record_batch(device, json.dumps(batch(part)).encode())
+        db.session.commit()
+    rows = {p: n for p, n in db.session.execute(
+        select(PairingDue.person_id, func.count()).group_by(PairingDue.person_id))}
+    assert sorted(rows.values()) == [2, 2]
+    held = min(rows)
+    if backend == "postgresql":
+        # Another drain is pairing the person whose rows come first.
+        other = db.engine.connect()
+        other.exec_driver_sql("BEGIN")
+        other.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PERSON_LOCK_SPACE}, {held})")
+    try:
+        claimed = pairing_queue._claim(pairing_queue._ANY_TIME)
+        db.session.commit()
+    finally:
+        if backend == "postgresql":
+            other.rollback()
+            other.close()
+    [person] = claimed
+    assert backend == "sqlite" or person != held
+    left = {p: n for p, n in db.session.execute(
+        select(PairingDue.person_id, func.count()).group_by(PairingDue.person_id))}
+    assert left == {p: n for p, n in rows.items() if p != person}
+
+
 def test_work_queued_by_a_process_that_died_after_committing_is_paired_later(make_device):
     """What a worker killed between its commit and its pairing leaves behind
     (the live SIGKILL test in test_push_concurrency.py does it for real)."""

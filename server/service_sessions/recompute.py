@@ -48,8 +48,8 @@ def recompute_people(earliest: dict[int, tuple[datetime, str]]) -> None:
     """
     person_ids = sorted(earliest)
     _lock_people(person_ids)
-    for start in range(0, len(person_ids), _PEOPLE_PER_STATEMENT):
-        chunk = {p: earliest[p][0] for p in person_ids[start:start + _PEOPLE_PER_STATEMENT]}
+    for start in range(0, len(person_ids), PEOPLE_PER_STATEMENT):
+        chunk = {p: earliest[p][0] for p in person_ids[start:start + PEOPLE_PER_STATEMENT]}
         _recompute_chunk(_restart_points(chunk), pairing_rules())
 
 
@@ -63,14 +63,14 @@ def _lock_people(person_ids: list[int]) -> None:
         return
     raw.fetch("SELECT count(pg_advisory_xact_lock(%s, id)) FROM "
               "(SELECT unnest(%s::int[]) AS id ORDER BY 1) AS people",
-              [_PERSON_LOCK_SPACE, sorted(person_ids)])
+              [PERSON_LOCK_SPACE, sorted(person_ids)])
 
 
 #: First key of the advisory locks on people (the second is the person id).
-_PERSON_LOCK_SPACE = 7301
+PERSON_LOCK_SPACE = 7301
 
 #: People per compound statement (SQLite allows 500 terms in a UNION ALL).
-_PEOPLE_PER_STATEMENT = 200
+PEOPLE_PER_STATEMENT = 200
 
 
 def _restart_points(earliest_at: dict[int, datetime]) -> dict[int, datetime]:

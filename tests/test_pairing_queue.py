@@ -73,7 +73,7 @@ def test_a_device_that_goes_quiet_mid_backlog_is_paired_by_the_sweeper(app, clie
 # PostgreSQL only: SQLite has one writer, so there is no second drain to wake.
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_released_backlog_wakes_the_sweepers_at_once(app, make_device, monkeypatch):
-    """The batch that releases more than one claim NOTIFYs; a sweeper whose
+    """The batch that releases more than one claim of held rows NOTIFYs; a sweeper whose
     timer is a minute away pairs the backlog within moments."""
     app.config.update(PAIRING_SWEEP_S=60)
     monkeypatch.setattr(pairing_queue, "CLAIM_PEOPLE", 1)

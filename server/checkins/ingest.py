@@ -6,8 +6,9 @@ Steps:
    serialises pushes from one device);
 3. split events into duplicates, conflicts and new ones by id and content hash;
 4. judge the new ones against reference data (accept or quarantine);
-5. insert accepted rows with ON CONFLICT DO NOTHING, so a concurrent push of
-   the same events stores each once;
+5. insert accepted rows so that a concurrent push of the same events stores
+   each once (ON CONFLICT DO NOTHING; on PostgreSQL a COPY that falls back
+   to it when another push stored an id meanwhile);
 6. merge the device's received seq runs and find the gaps;
 7. queue the people the accepted events touch for re-pairing.
 The boundary commits once, before the response is sent; the pairing runs
@@ -287,8 +288,8 @@ def _copy_insert_events(connection, rows: list[dict]) -> set[str]:
     and every row is ours. When a concurrent push stored one of the ids in
     between (a unique violation), the savepoint is rolled back and the rows
     go in through a staging table and ``ON CONFLICT DO NOTHING``, which says
-    which are ours. COPY alone cost half of staging plus ``INSERT ...
-    SELECT`` (docs/benchmarks.md).
+    which are ours. 500 rows and the commit: 25.8 ms this way, 30.2 ms
+    through staging every time (docs/benchmarks.md).
     """
     import psycopg
 

@@ -52,8 +52,8 @@ CLAIM_PEOPLE = PEOPLE_PER_STATEMENT
 
 #: ... on SQLite, where one writer pairs at a time: bounds how long a drain
 #: holds the write lock (pushes wait for it) and how much a failure repeats.
-#: Smaller claims cost more: 2,000 people took 1.7 s in claims of 200
-#: rows, 1.2 s in claims of 1,000.
+#: Smaller claims cost more: the benchmark's backlog (2,000 people) was
+#: paired in 1.6-1.8 s in claims of 200 rows, 1.1-1.3 s in claims of 1,000.
 SQLITE_CLAIM_ROWS = 1000
 
 #: Rows looked at per person claimed: a backlog queues a row per batch.

@@ -25,6 +25,13 @@ def _count(model) -> int:
     return value
 
 
+def _wait_until_nothing_is_due(seconds: float = 10) -> None:
+    """Until a sweeper in another thread has paired everything (or time is up)."""
+    deadline = time.monotonic() + seconds
+    while _count(PairingDue) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _backlog_batches(people: list[str], hours: int) -> list[dict]:
     """A device's backlog in time order: each person in at H, out at H - 1."""
     events = []
@@ -61,9 +68,7 @@ def test_a_device_that_goes_quiet_mid_backlog_is_paired_by_the_sweeper(app, clie
     assert _count(ServiceSession) == 0
     stop = pairing_queue.start_sweeper(app)
     try:
-        deadline = time.monotonic() + 10
-        while _count(PairingDue) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_until_nothing_is_due()
     finally:
         stop.set()
     assert _count(PairingDue) == 0
@@ -89,9 +94,7 @@ def test_a_released_backlog_wakes_the_sweepers_at_once(app, make_device, monkeyp
             if left == len(events):
                 time.sleep(0.3)  # held: nothing wakes the sweeper yet
                 assert _count(ServiceSession) == 0
-        deadline = time.monotonic() + 10
-        while _count(PairingDue) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_until_nothing_is_due()
     finally:
         stop.set()
     assert _count(PairingDue) == 0

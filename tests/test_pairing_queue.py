@@ -3,6 +3,7 @@ SQLite and PostgreSQL: queued with the events, held for a backlog, never lost.""
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -23,6 +24,16 @@ def _count(model) -> int:
     value = db.session.scalar(select(func.count()).select_from(model))
     db.session.rollback()
     return value
+
+
+def _stop_sweepers(stop) -> None:
+    """Stop the sweeper and wait for its thread to end, so it is not still
+    pairing when the fixture empties the tables."""
+    stop.set()
+    for thread in threading.enumerate():
+        if thread.name == "pairing-sweeper":
+            thread.join(timeout=10)
+            assert not thread.is_alive()
 
 
 def _wait_until_nothing_is_due(seconds: float = 10) -> None:
@@ -61,7 +72,9 @@ def test_a_backlog_is_held_until_its_last_batch_then_paired_once(client, make_de
 
 def test_a_device_that_goes_quiet_mid_backlog_is_paired_by_the_sweeper(app, client,
                                                                           make_device):
-    app.config.update(PAIRING_HOLD_S=0.3, PAIRING_SWEEP_S=0.1)
+    # The hold must outlast the push and its drain on a loaded machine (0.3 s
+    # did not, once in a few full runs: the drain found the rows ready).
+    app.config.update(PAIRING_HOLD_S=1.5, PAIRING_SWEEP_S=0.1)
     _, token = make_device()
     events = [scan("P-BA-1", "check_in", recent(3)), scan("P-BA-1", "check_out", recent(2))]
     assert push(client, token, batch(events, device={"queue_length": 500})).status_code == 200
@@ -70,7 +83,7 @@ def test_a_device_that_goes_quiet_mid_backlog_is_paired_by_the_sweeper(app, clie
     try:
         _wait_until_nothing_is_due()
     finally:
-        stop.set()
+        _stop_sweepers(stop)
     assert _count(PairingDue) == 0
     assert _stored_sessions() == _full_pairing()
 
@@ -96,7 +109,7 @@ def test_a_released_backlog_wakes_the_sweepers_at_once(app, make_device, monkeyp
                 assert _count(ServiceSession) == 0
         _wait_until_nothing_is_due()
     finally:
-        stop.set()
+        _stop_sweepers(stop)
     assert _count(PairingDue) == 0
     assert _stored_sessions() == _full_pairing()
 

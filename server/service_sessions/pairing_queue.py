@@ -237,7 +237,10 @@ class _Wakeups:
     def _connect(self) -> bool:
         import psycopg
         try:
-            self.connection = psycopg.connect(self.conninfo, autocommit=True)
+            # Bounded: this first runs while a worker boots, and an
+            # unreachable host must not hold the boot until gunicorn kills it.
+            self.connection = psycopg.connect(self.conninfo, autocommit=True,
+                                              connect_timeout=5)
             self.connection.execute(f"LISTEN {WAKE_CHANNEL}")
             return True
         except psycopg.Error:

@@ -1,0 +1,21 @@
+"""What the service totals count, shared by the triggers of both databases
+and the rebuild: a session's period keys, and whether it counts at all."""
+from __future__ import annotations
+
+#: The triggers on service_session, the same names on both databases.
+TRIGGER_NAMES = ("service_totals_insert", "service_totals_delete", "service_totals_update")
+
+#: Period keys of a date column, per dialect: month, quarter, year.
+PERIODS = {
+    "sqlite": ("substr({d}, 1, 7)",
+               "substr({d}, 1, 4) || '-Q' || ((CAST(substr({d}, 6, 2) AS INTEGER) + 2) / 3)",
+               "substr({d}, 1, 4)"),
+    "postgresql": ("to_char({d}, 'YYYY-MM')", "to_char({d}, 'YYYY-\"Q\"Q')",
+                   "to_char({d}, 'YYYY')"),
+}
+
+COUNTED = "{r}.branch_id IS NOT NULL AND {r}.status <> 'rejected'"
+
+
+def period_expressions(dialect: str, date_column: str) -> list[str]:
+    return [p.format(d=date_column) for p in PERIODS[dialect]]

@@ -1,0 +1,165 @@
+"""SQLite's service-total triggers: each counted session in or out appends
+a row to ``service_total_change``, and ``fold`` applies a transaction's
+rows set-based before it commits (server/reports/totals_sql.py says why).
+Also the first, per-row triggers, kept for a downgrade."""
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from server.reports.totals_rules import COUNTED, period_expressions
+
+
+def _sqlite_add(period: str) -> list[str]:
+    """Statements adding the NEW row to one period's figures."""
+    key = (f"person_id = NEW.person_id AND period = {period} "
+           f"AND branch_id = NEW.branch_id")
+    counted = COUNTED.format(r="NEW")
+    return [
+        f"INSERT INTO person_branch_period (person_id, period, branch_id, sessions) "
+        f"SELECT NEW.person_id, {period}, NEW.branch_id, 1 WHERE {counted} "
+        f"ON CONFLICT (person_id, period, branch_id) DO UPDATE SET sessions = sessions + 1",
+        f"INSERT INTO branch_period_total (branch_id, period, credited_seconds, "
+        f"pending_seconds, sessions, people) "
+        f"SELECT NEW.branch_id, {period}, NEW.credited_seconds, NEW.pending_seconds, 1, "
+        f"sessions = 1 FROM person_branch_period WHERE {key} AND {counted} "
+        f"ON CONFLICT (period, branch_id) DO UPDATE SET "
+        f"credited_seconds = credited_seconds + excluded.credited_seconds, "
+        f"pending_seconds = pending_seconds + excluded.pending_seconds, "
+        f"sessions = sessions + 1, people = people + excluded.people",
+        f"INSERT INTO period_mover (period, person_id) SELECT {period}, NEW.person_id "
+        f"WHERE {counted} AND (SELECT count(*) FROM person_branch_period "
+        f"WHERE person_id = NEW.person_id AND period = {period} AND sessions > 0) > 1 "
+        f"ON CONFLICT DO NOTHING",
+    ]
+
+
+def _sqlite_remove(period: str) -> list[str]:
+    """Statements taking the OLD row out of one period's figures."""
+    key = (f"person_id = OLD.person_id AND period = {period} "
+           f"AND branch_id = OLD.branch_id")
+    counted = COUNTED.format(r="OLD")
+    return [
+        f"UPDATE person_branch_period SET sessions = sessions - 1 WHERE {key} AND {counted}",
+        f"UPDATE branch_period_total SET "
+        f"credited_seconds = credited_seconds - OLD.credited_seconds, "
+        f"pending_seconds = pending_seconds - OLD.pending_seconds, sessions = sessions - 1, "
+        f"people = people - (SELECT sessions = 0 FROM person_branch_period WHERE {key}) "
+        f"WHERE branch_id = OLD.branch_id AND period = {period} AND {counted}",
+        f"DELETE FROM period_mover WHERE period = {period} AND person_id = OLD.person_id "
+        f"AND {counted} AND (SELECT count(*) FROM person_branch_period "
+        f"WHERE person_id = OLD.person_id AND period = {period} AND sessions > 0) < 2",
+    ]
+
+
+_WATCHED = ("person_id", "branch_id", "local_date", "status", "credited_seconds",
+            "pending_seconds")
+
+
+def row_triggers() -> list[str]:
+    """The first SQLite triggers (revisions 756ba0c90610 to f05d623b5649):
+    nine statements per changed session. Kept for the downgrade of the
+    revision that replaced them with the change log."""
+    new_periods = period_expressions("sqlite", "NEW.local_date")
+    old_periods = period_expressions("sqlite", "OLD.local_date")
+    add = [s for p in new_periods for s in _sqlite_add(p)]
+    remove = [s for p in old_periods for s in _sqlite_remove(p)]
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _WATCHED)
+
+    def body(statements):
+        return "BEGIN " + "; ".join(statements) + "; END"
+
+    return [
+        "CREATE TRIGGER service_totals_insert AFTER INSERT ON service_session "
+        f"WHEN {COUNTED.format(r='NEW')} " + body(add),
+        "CREATE TRIGGER service_totals_delete AFTER DELETE ON service_session "
+        f"WHEN {COUNTED.format(r='OLD')} " + body(remove),
+        "CREATE TRIGGER service_totals_update AFTER UPDATE ON service_session "
+        f"WHEN {changed} " + body(remove + add),
+    ]
+
+
+_CHANGE_COLUMNS = ("person_id", "branch_id", "local_date", "credited_seconds",
+                   "pending_seconds")
+
+
+def _log_change(row: str, sign: int) -> str:
+    values = ", ".join(f"{row}.{c}" for c in _CHANGE_COLUMNS)
+    return (f"INSERT INTO service_total_change ({', '.join(_CHANGE_COLUMNS)}, sign) "
+            f"SELECT {values}, {sign} WHERE {COUNTED.format(r=row)}")
+
+
+def change_log_triggers() -> list[str]:
+    """One appended row per counted session in or out; ``fold`` does the rest."""
+    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _WATCHED)
+    return [
+        "CREATE TRIGGER service_totals_insert AFTER INSERT ON service_session "
+        f"WHEN {COUNTED.format(r='NEW')} BEGIN {_log_change('NEW', 1)}; END",
+        "CREATE TRIGGER service_totals_delete AFTER DELETE ON service_session "
+        f"WHEN {COUNTED.format(r='OLD')} BEGIN {_log_change('OLD', -1)}; END",
+        "CREATE TRIGGER service_totals_update AFTER UPDATE ON service_session "
+        f"WHEN {changed} BEGIN {_log_change('OLD', -1)}; {_log_change('NEW', 1)}; END",
+    ]
+
+
+def _fold_statements() -> list[str]:
+    """SQLite: the change log into the figures, as the PostgreSQL trigger
+    function does it from transition tables. Order matters: the totals'
+    people need the presence before it changes, the movers after."""
+    month, quarter, year = period_expressions("sqlite", "local_date")
+    by_period = " UNION ALL ".join(
+        f"SELECT person_id, branch_id, {p} AS period, sign, sign * credited_seconds "
+        f"AS credited, sign * pending_seconds AS pending FROM service_total_change"
+        for p in (month, quarter, year))
+    common = (f"WITH by_period AS ({by_period}), "
+              "presence AS (SELECT person_id, period, branch_id, sum(sign) AS n "
+              "FROM by_period GROUP BY person_id, period, branch_id HAVING sum(sign) <> 0)")
+    before = "coalesce(b.sessions, 0)"
+    totals = (
+        f"{common}, crossings AS (SELECT p.branch_id, p.period, "
+        f"CASE WHEN {before} = 0 AND {before} + p.n > 0 THEN 1 "
+        f"WHEN {before} > 0 AND {before} + p.n = 0 THEN -1 ELSE 0 END AS people "
+        "FROM presence p LEFT JOIN person_branch_period b ON b.person_id = p.person_id "
+        "AND b.period = p.period AND b.branch_id = p.branch_id), "
+        "deltas AS (SELECT branch_id, period, credited, pending, sign AS sessions, "
+        "0 AS people FROM by_period UNION ALL "
+        "SELECT branch_id, period, 0, 0, 0, people FROM crossings), "
+        "summed AS (SELECT branch_id, period, sum(credited) AS credited, "
+        "sum(pending) AS pending, sum(sessions) AS sessions, sum(people) AS people "
+        "FROM deltas GROUP BY branch_id, period) "
+        "INSERT INTO branch_period_total (branch_id, period, credited_seconds, "
+        "pending_seconds, sessions, people) "
+        "SELECT branch_id, period, credited, pending, sessions, people FROM summed "
+        "WHERE credited <> 0 OR pending <> 0 OR sessions <> 0 OR people <> 0 "
+        "ON CONFLICT (period, branch_id) DO UPDATE SET "
+        "credited_seconds = credited_seconds + excluded.credited_seconds, "
+        "pending_seconds = pending_seconds + excluded.pending_seconds, "
+        "sessions = sessions + excluded.sessions, people = people + excluded.people")
+    presence = (
+        f"{common} INSERT INTO person_branch_period (person_id, period, branch_id, sessions) "
+        "SELECT person_id, period, branch_id, n FROM presence WHERE true "
+        "ON CONFLICT (person_id, period, branch_id) "
+        "DO UPDATE SET sessions = sessions + excluded.sessions")
+    branches = (
+        f"{common}, branches AS (SELECT t.person_id, t.period, "
+        "(SELECT count(*) FROM person_branch_period b WHERE b.person_id = t.person_id "
+        "AND b.period = t.period AND b.sessions > 0) AS n "
+        "FROM (SELECT DISTINCT person_id, period FROM presence) t)")
+    movers_out = (f"{branches} DELETE FROM period_mover WHERE (period, person_id) IN "
+                  "(SELECT period, person_id FROM branches WHERE n < 2)")
+    movers_in = (f"{branches} INSERT INTO period_mover (period, person_id) "
+                 "SELECT period, person_id FROM branches WHERE n >= 2 ON CONFLICT DO NOTHING")
+    return [totals, presence, movers_out, movers_in, "DELETE FROM service_total_change"]
+
+
+def fold(connection: Connection) -> None:
+    """SQLite: apply the logged session changes to the figures, in the
+    caller's transaction. Nothing to do on PostgreSQL, or when nothing changed."""
+    if connection.dialect.name != "sqlite":
+        return
+    if connection.exec_driver_sql(
+            "SELECT EXISTS (SELECT 1 FROM service_total_change)").scalar():
+        for statement in _FOLD_STATEMENTS:
+            connection.exec_driver_sql(statement)
+
+
+_FOLD_STATEMENTS = _fold_statements()

@@ -6,8 +6,11 @@
                                            [--database-url URL]
 
 For each database, in one run:
-1. raw: the driver's executemany of ``INSERT ... ON CONFLICT (event_id) DO
-   NOTHING`` into checkin_event, 500 rows and a commit per batch: the floor;
+1. raw: ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` of the rows a push
+   stores into checkin_event, 500 rows and a commit per batch, two ways: a
+   loop of one ``execute`` per row (the issue's "bare loop") and the
+   driver's ``executemany`` (psycopg pipelines it on PostgreSQL: the
+   fastest a client can send single-row statements, the stricter floor);
 2. backlog: one device pushes ``--events`` events in ``--batch``-event
    batches, one after another, through gunicorn (2 workers), each batch
    saying how many scans the device still holds (as the reference client
@@ -181,8 +184,9 @@ def write_history(url: str, world: dict, count: int, rng: random.Random) -> floa
     return time.perf_counter() - started
 
 
-def raw_insert_rate(url: str, events: list[dict], batch: int) -> float:
-    """Rows per second of a bare ON CONFLICT DO NOTHING loop into checkin_event.
+def raw_insert_rate(url: str, events: list[dict], batch: int, per_row: bool) -> float:
+    """Rows per second of a bare ON CONFLICT DO NOTHING loop into checkin_event:
+    one ``execute`` per row when ``per_row``, else ``executemany`` per batch.
 
     The rows are the ones a push of ``events`` stores (people, stations,
     times, the event's canonical JSON and its hash), under fresh ids, so the
@@ -222,7 +226,11 @@ def raw_insert_rate(url: str, events: list[dict], batch: int) -> float:
         cursor = raw.cursor()
         started = time.perf_counter()
         for start in range(0, len(rows), batch):
-            cursor.executemany(statement, rows[start:start + batch])
+            if per_row:
+                for row in rows[start:start + batch]:
+                    cursor.execute(statement, row)
+            else:
+                cursor.executemany(statement, rows[start:start + batch])
             raw.commit()
         elapsed = time.perf_counter() - started
         cursor.execute("DELETE FROM checkin_event WHERE batch_id = 'raw'")
@@ -254,7 +262,8 @@ def run(backend: str, args) -> None:
         backlog_events = make_events(world["people"], world["stations"], args.events, rng)
         parallel_events = make_events(world["people"], world["stations"], args.events, rng,
                                       start_seq=args.events + 1)
-        raw_before = raw_insert_rate(url, backlog_events, args.batch)
+        raw_before = {per_row: raw_insert_rate(url, backlog_events, args.batch, per_row)
+                      for per_row in (False, True)}
         server = LiveServer(url, workers=2, PUSH_RATE_LIMIT="1000000 per minute",
                             **{k: v for k, v in BENCH_CONFIG.items() if k == "SECRET_KEY"})
         server.start()
@@ -279,14 +288,18 @@ def run(backend: str, args) -> None:
             server.stop()
         # The floor again, after the pushes: on a shared machine it moves
         # between runs minutes apart, so the ratio uses the mean of both.
-        raw_after = raw_insert_rate(url, parallel_events, args.batch)
-    raw_rate = (raw_before + raw_after) / 2
+        raw_after = {per_row: raw_insert_rate(url, parallel_events, args.batch, per_row)
+                     for per_row in (False, True)}
+    raw_rate = {k: (raw_before[k] + raw_after[k]) / 2 for k in raw_before}
     rate = args.events / backlog_s
     print(f"\n== {backend} ==")
-    print(f"raw INSERT ON CONFLICT loop    : {raw_rate:9,.0f} events/s  "
-          f"(before {raw_before:,.0f}, after {raw_after:,.0f})")
+    for per_row, label in ((True, "raw loop, one execute per row "),
+                           (False, "raw executemany per batch     ")):
+        print(f"{label} : {raw_rate[per_row]:9,.0f} events/s  "
+              f"(before {raw_before[per_row]:,.0f}, after {raw_after[per_row]:,.0f})")
     print(f"push, one device, sequential   : {rate:9,.0f} events/s  "
-          f"({rate / raw_rate:.2f} x raw)  p50 {statistics.median(latencies) * 1000:.0f} ms  "
+          f"({rate / raw_rate[True]:.2f} x the loop, {rate / raw_rate[False]:.2f} x executemany)"
+          f"  p50 {statistics.median(latencies) * 1000:.0f} ms  "
           f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms per {args.batch}-event batch")
     print(f"  {args.events}-event backlog uploaded in {uploaded_s:.2f} s, "
           f"paired in {backlog_s:.2f} s")
@@ -295,7 +308,8 @@ def run(backend: str, args) -> None:
             f"{program} {seconds:.2f}" for program, seconds in sorted(cpu.items())))
     prate = args.events / parallel_s
     print(f"push, 4 clients at once        : {prate:9,.0f} events/s  "
-          f"({prate / raw_rate:.2f} x raw)  p50 "
+          f"({prate / raw_rate[True]:.2f} x the loop, {prate / raw_rate[False]:.2f} x "
+          "executemany)  p50 "
           f"{statistics.median(parallel_latencies) * 1000:.0f} ms  "
           f"p99 {percentile(parallel_latencies, 0.99) * 1000:.0f} ms")
 

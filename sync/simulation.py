@@ -96,15 +96,15 @@ class _ResendingTransport(HttpTransport):
 
 
 def _setup(api: _Api, run: str, config: Config, rng: random.Random, folder: Path) -> list[Device]:
-    api.call("POST", "/api/v1/areas", {"code": f"{run}-A", "name": "模拟社区", "kind": "community",
-                                        "parent": None})
-    api.call("POST", "/api/v1/organisations", {"code": run, "name": "模拟党委",
-                                                "kind": "committee", "area": f"{run}-A"})
+    api.call("POST", "/api/v1/areas", {
+        "code": f"{run}-A", "name": "模拟社区", "kind": "community", "parent": None})
+    api.call("POST", "/api/v1/organisations", {
+        "code": run, "name": "模拟党委", "kind": "committee", "area": f"{run}-A"})
     devices = []
     for n in range(config.devices):
         branch, station = f"{run}-B{n}", f"{run}-S{n}"
-        api.call("POST", "/api/v1/organisations", {"code": branch, "name": f"模拟第{n}支部",
-                                                    "kind": "branch", "parent": run})
+        api.call("POST", "/api/v1/organisations", {
+            "code": branch, "name": f"模拟第{n}支部", "kind": "branch", "parent": run})
         api.call("POST", "/api/v1/stations", {
             "code": station, "name": f"模拟站点{n}", "kind": "party_mass_centre",
             "area": f"{run}-A", "host_organisation": branch})

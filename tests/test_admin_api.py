@@ -77,7 +77,7 @@ def test_organisation_tree_paths_and_listing(client, world, admin_token):
     ({"code": "P-BA-1", "name": "x", "kind": "volunteer"}, "duplicate_code"),
 ])
 def test_bad_person_input_is_a_clear_problem_and_writes_nothing(client, world, admin_token,
-                                                                 body, code):
+                                                                body, code):
     before = db.session.scalar(select(func.count()).select_from(Person))
     response = client.post("/api/v1/people", headers=auth(admin_token), json=body)
     assert response.status_code in (409, 422)

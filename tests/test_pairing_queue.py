@@ -70,8 +70,8 @@ def test_a_backlog_is_held_until_its_last_batch_then_paired_once(client, make_de
     assert {s[2] for s in _stored_sessions()} == {"ok"}
 
 
-def test_a_device_that_goes_quiet_mid_backlog_is_paired_by_the_sweeper(app, client,
-                                                                          make_device):
+def test_a_device_that_goes_quiet_mid_backlog_is_paired_by_the_sweeper(
+        app, client, make_device):
     # The hold must outlast the push and its drain on a loaded machine (0.3 s
     # did not, once in a few full runs: the drain found the rows ready).
     app.config.update(PAIRING_HOLD_S=1.5, PAIRING_SWEEP_S=0.1)

@@ -123,7 +123,7 @@ def test_a_change_numbered_first_but_committed_last_is_not_skipped(app, client, 
         second.join(10)
         after, _ = pull_all(client, token, cursor)
         assert {c: s["name"] for c, s in after["stations"].items()} == {"ST-BA-1": "甲",
-                                                                         "ST-NS-1": "乙"}
+                                                                        "ST-NS-1": "乙"}
     finally:
         release.set()
         event.remove(Session, "before_commit", pause_after_numbering)

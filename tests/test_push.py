@@ -56,7 +56,8 @@ def test_same_id_other_content_is_a_conflict_kept_aside_once(client, make_device
     _, token = make_device()
     first = scan("P-BA-1", "check_in", recent(3))
     push(client, token, batch([first]))
-    changed = {**first, "occurred_at": first["occurred_at"].replace(":", ":", 1)[:-9] + "00:00+08:00"}
+    changed = {**first,
+               "occurred_at": first["occurred_at"].replace(":", ":", 1)[:-9] + "00:00+08:00"}
     for _ in range(2):
         response = push(client, token, batch([changed]))
         [result] = response.json["results"]
@@ -275,7 +276,8 @@ def test_scan_naming_an_activity_or_at_its_time_counts_as_attendance(client, mak
     client.post("/api/v1/activities", headers=auth(admin_token), json={
         "code": "ACT-1", "title": "主题党日", "kind": "themed_party_day",
         "organisation": "BA-ZB1", "station": "ST-BA-1",
-        "planned_start_at": start.isoformat(), "planned_end_at": (start + timedelta(hours=2)).isoformat()})
+        "planned_start_at": start.isoformat(),
+        "planned_end_at": (start + timedelta(hours=2)).isoformat()})
     push(client, token, batch([
         scan("P-BA-1", "check_in", start + timedelta(minutes=5)),
         scan("P-BA-1", "check_out", start + timedelta(hours=2)),
@@ -335,14 +337,29 @@ def test_replaying_a_month_of_batches_changes_nothing(client, make_device):
     assert _count(CheckinEvent) == 60
 
 
-def test_an_id_stored_between_look_up_and_insert_is_answered_once(
+def test_a_resent_event_that_could_no_longer_count_is_a_duplicate(
+        app, client, make_device, monkeypatch):
+    """A device resends a batch long after it counted (the answer was lost):
+    the events are now too old to be accepted, but they were accepted, so
+    they are duplicates and nothing goes to quarantine."""
+    _, token = make_device()
+    body = batch([scan("P-BA-1", "check_in", recent(3)), scan("P-BA-1", "check_out", recent(1))])
+    push(client, token, body)
+    monkeypatch.setitem(app.config, "MAX_EVENT_AGE_DAYS", 0)
+    again = push(client, token, body)
+    assert [r["status"] for r in again.json["results"]] == ["duplicate", "duplicate"]
+    assert _count(QuarantinedEvent) == 0
+    assert _count(CheckinEvent) == 2
+
+
+def test_an_id_another_push_stores_just_before_the_insert_is_answered_once(
         client, make_device, monkeypatch):
-    """Another device's push stores one of the batch's ids after this push
-    looked its ids up. Made exact by storing it through the same transaction just
-    before the insert: on PostgreSQL the COPY then meets a unique violation
-    and falls back to ON CONFLICT, on SQLite the insert is partial. Either
-    way the event is answered as the duplicate it is, the others are
-    accepted, and every event is stored once."""
+    """Another device's push stores one of the batch's ids while this push
+    judges its events. Made exact by storing it through the same transaction
+    just before the insert: on PostgreSQL the COPY then meets a unique
+    violation and falls back to ON CONFLICT, on SQLite the insert is
+    partial. Either way the event is answered as the duplicate it is, the
+    others are accepted, and every event is stored once."""
     from server.checkins import ingest
     from server.common.rawsql import write_rows
     _, token = make_device()

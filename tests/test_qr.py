@@ -67,7 +67,7 @@ def test_tampered_and_garbage_codes_fail_with_a_reason(signed, mutate, reason):
 
 
 def test_reissue_revokes_older_codes_which_are_kept_but_reviewed(client, make_device,
-                                                                  admin_token):
+                                                                 admin_token):
     old = _current_url(client, admin_token)
     response = client.post("/api/v1/stations/ST-BA-1/qr/reissue", headers=auth(admin_token),
                            json={"reason": "海报被撕毁"})

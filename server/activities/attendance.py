@@ -74,7 +74,8 @@ def attendance(activity: Activity) -> dict:
     attended = counts["present"] + counts["late"]
     expected = len(rows)
     election = activity.kind == "election"
-    quorate = expected > 0 and (attended * 5 > expected * 4 if election else attended * 2 > expected)
+    quorate = expected > 0 and (attended * 5 > expected * 4 if election
+                                else attended * 2 > expected)
     return {"activity": activity.code, "title": activity.title, "kind": activity.kind,
             "organisation": activity.organisation.code, "date": day,
             "planned_start_at": activity.planned_start_at, "expected": expected,

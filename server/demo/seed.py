@@ -137,7 +137,8 @@ def _shifts(rng: random.Random, people: list[str], station: str, start_day, days
                 continue  # forgot to check out
             if slip < 0.10:
                 seq += 1
-                events.append(_scan(seq, person, station, "check_in", begins + timedelta(minutes=2)))
+                events.append(_scan(seq, person, station, "check_in",
+                                    begins + timedelta(minutes=2)))
             if slip > 0.98:
                 ends = begins + timedelta(hours=13)
             seq += 1

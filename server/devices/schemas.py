@@ -43,7 +43,8 @@ class EnrolmentOutSchema(ma.Schema):
     device = ma.fields.Nested(DeviceOutSchema)
     enrolment_token = ma.fields.String(metadata={"description": "Shown once; works once"})
     enrolment_expires_at = ma.fields.AwareDateTime()
-    enrolment_qr = ma.fields.String(metadata={"description": 'QR text {"v":1,"url":...,"token":...}'})
+    enrolment_qr = ma.fields.String(
+        metadata={"description": 'QR text {"v":1,"url":...,"token":...}'})
 
 
 class EnrolSchema(ma.Schema):

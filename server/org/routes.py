@@ -58,7 +58,8 @@ class Organisations(MethodView):
     @organisations_blp.paginate()
     def get(self, args, pagination_parameters):
         """List organisations in the caller's scope"""
-        return page_of(scoped_query(Organisation, args, order_by=Organisation.path), pagination_parameters)
+        return page_of(scoped_query(Organisation, args, order_by=Organisation.path),
+                       pagination_parameters)
 
     @organisations_blp.arguments(OrganisationSchema)
     @organisations_blp.response(201, OrganisationOutSchema)

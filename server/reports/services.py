@@ -304,7 +304,8 @@ def sync_completeness(principal: Principal, start: date, end: date) -> dict:
             "unpaired_scans_since": unpaired}
 
 
-def dual_reporting(principal: Principal, branch: Organisation, start: date, end: date) -> list[dict]:
+def dual_reporting(principal: Principal, branch: Organisation, start: date,
+                   end: date) -> list[dict]:
     """双报到: service that the branch's members did in their residential
     community (stations in their home area's subtree), for their branch."""
     home = Area.__table__.alias("home")

@@ -90,7 +90,8 @@ def record_pdf(record: dict) -> bytes:
         if y < 40 * mm:
             canvas.showPage()
             y = header(height - 25 * mm)
-        start = row["start_at"].astimezone(BUSINESS_TZ).strftime("%H:%M") if row["start_at"] else "—"
+        start = (row["start_at"].astimezone(BUSINESS_TZ).strftime("%H:%M")
+                 if row["start_at"] else "—")
         end = row["end_at"].astimezone(BUSINESS_TZ).strftime("%H:%M") if row["end_at"] else "—"
         hours = row["credited_seconds"] / 3600
         canvas.drawString(20 * mm, y, str(row["date"]))

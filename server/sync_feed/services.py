@@ -79,7 +79,8 @@ class PullScope:
         out = {}
         codes = codes_by_entity.get("station")
         if codes:
-            for station in db.session.scalars(select(Station).where(in_values(Station.code, codes))):
+            for station in db.session.scalars(
+                    select(Station).where(in_values(Station.code, codes))):
                 in_scope = (station.id in self.station_ids
                             or (station.host_organisation_id in org_ids and bool(device_orgs)))
                 if self.device.person_id is not None:

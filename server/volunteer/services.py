@@ -29,7 +29,8 @@ def invite(principal: Principal, person: Person) -> tuple[str, PersonInvitation]
             PersonInvitation.person_id == person.id, PersonInvitation.used_at.is_(None))):
         old.used_at = utcnow()
     code = f"{secrets.randbelow(10**8):08d}"
-    invitation = PersonInvitation(person_id=person.id, code_hash=hash_token(f"{person.code}:{code}"),
+    invitation = PersonInvitation(person_id=person.id,
+                                  code_hash=hash_token(f"{person.code}:{code}"),
                                   expires_at=utcnow() + INVITATION_TTL, created_by=principal.actor)
     db.session.add(invitation)
     record_audit(principal.actor, "invite_volunteer", "person", person.code)

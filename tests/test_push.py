@@ -352,14 +352,14 @@ def test_a_resent_event_that_could_no_longer_count_is_a_duplicate(
     assert _count(CheckinEvent) == 2
 
 
-def test_an_id_another_push_stores_just_before_the_insert_is_answered_once(
+def test_an_id_stored_between_look_up_and_insert_is_answered_once(
         client, make_device, monkeypatch):
-    """Another device's push stores one of the batch's ids while this push
-    judges its events. Made exact by storing it through the same transaction
-    just before the insert: on PostgreSQL the COPY then meets a unique
-    violation and falls back to ON CONFLICT, on SQLite the insert is
-    partial. Either way the event is answered as the duplicate it is, the
-    others are accepted, and every event is stored once."""
+    """Another device's push stores one of the batch's ids after this push
+    looked its ids up. Made exact by storing it through the same transaction just
+    before the insert: on PostgreSQL the COPY then meets a unique violation
+    and falls back to ON CONFLICT, on SQLite the insert is partial. Either
+    way the event is answered as the duplicate it is, the others are
+    accepted, and every event is stored once."""
     from server.checkins import ingest
     from server.common.rawsql import write_rows
     _, token = make_device()

@@ -4,16 +4,11 @@ Steps:
 1. parse the envelope (400 when it is not a batch, 413 over the limits);
 2. lock the device and record its health (the first write, which also
    serialises pushes from one device);
-3. answer ids held in quarantine (``duplicate`` or ``conflict``, by content
-   hash) and ids repeated within the batch;
-4. judge the others against reference data (accept or quarantine); an event
-   that cannot count is first looked up among accepted events, since a
-   resent event is a duplicate whatever the reference data say now;
+3. split events into duplicates, conflicts and new ones by id and content hash;
+4. judge the new ones against reference data (accept or quarantine);
 5. insert accepted rows so that a concurrent push of the same events stores
    each once (ON CONFLICT DO NOTHING; on PostgreSQL a COPY that falls back
-   to it on a unique violation). New ids are the rule, so accepted ids are
-   not looked up first: the rows the insert skips are answered afterwards,
-   as duplicates or conflicts, by the same rules;
+   to it when another push stored an id meanwhile);
 6. merge the device's received seq runs and find the gaps;
 7. queue the people the accepted events touch for re-pairing.
 The boundary commits once, before the response is sent; the pairing runs
@@ -102,15 +97,17 @@ def record_batch(device: Device, body: bytes) -> dict:
     results: list[dict | None] = [None] * len(items)
     quarantine_rows: list[dict] = []
     batch = _Batch(device, envelope.batch_id, received_at, offset, quarantine_rows)
-    fresh = _sort_out_known(items, results, batch, quarantine_only=True)
+    fresh = _sort_out_known(items, results, batch)
 
-    parsed, rejected = [], []
+    parsed = []
     for item in fresh:
         try:
             item.parsed = parse_event(item.raw)
             parsed.append(item)
-        except EventRejected as why:
-            rejected.append((item, why))
+        except EventRejected as rejected:
+            quarantine_rows.append(_quarantine_row(device, envelope.batch_id, item, rejected,
+                                                   received_at, offset))
+            results[item.index] = _result(item, QUARANTINED, rejected)
 
     accepted_rows = []
     if parsed:
@@ -119,20 +116,21 @@ def record_batch(device: Device, body: bytes) -> dict:
         for item in parsed:
             try:
                 accepted_rows.append((item, resolve_event(item.parsed, item.text, item.hash, ctx)))
-            except EventRejected as why:
-                rejected.append((item, why))
-    _quarantine_unless_known(rejected, results, batch)
+            except EventRejected as rejected:
+                quarantine_rows.append(_quarantine_row(device, envelope.batch_id, item, rejected,
+                                                       received_at, offset))
+                results[item.index] = _result(item, QUARANTINED, rejected)
 
     inserted = insert_events([row for _, row in accepted_rows])
-    skipped = []
+    raced = []
     for item, row in accepted_rows:
         if row["event_id"] in inserted:
             results[item.index] = {"id": item.event_id, "status": ACCEPTED}
         else:
-            skipped.append(item)
-    if skipped:
-        # Held already: a resent batch, or another push of the same events.
-        _sort_out_known(skipped, results, batch)
+            raced.append(item)
+    if raced:
+        # Another push stored these ids between our look-up and our insert.
+        _sort_out_known(raced, results, batch)
     if quarantine_rows:
         db.session.connection().execute(insert(QuarantinedEvent.__table__), quarantine_rows)
 
@@ -174,26 +172,8 @@ def _raw_id(raw):
     return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
-def _quarantine_unless_known(rejected: list[tuple[_Item, EventRejected]], results: list,
-                             batch: _Batch) -> None:
-    """Quarantine events that cannot count, except those already accepted:
-    a resent event is answered ``duplicate`` (or ``conflict``) even when
-    reference data changed since it counted."""
-    if not rejected:
-        return
-    why = {item.index: reason for item, reason in rejected}
-    for item in _sort_out_known([item for item, _ in rejected], results, batch):
-        batch.quarantine_rows.append(_quarantine_row(batch.device, batch.batch_id, item,
-                                                     why[item.index], batch.received_at,
-                                                     batch.offset))
-        results[item.index] = _result(item, QUARANTINED, why[item.index])
-
-
-def _sort_out_known(items: list[_Item], results: list, batch: _Batch,
-                    quarantine_only: bool = False) -> list[_Item]:
-    """Answer items whose id the server holds already, or that repeat an
-    earlier item's id; return the others. ``quarantine_only``: only ids held
-    in quarantine count as held (accepted ids are left to the insert).
+def _sort_out_known(items: list[_Item], results: list, batch: _Batch) -> list[_Item]:
+    """Answer items whose id the server holds already; return the others.
 
     Same id and content: ``duplicate``. Same id, other content: ``conflict``,
     the new content kept aside once (a resent conflict is not stored twice).
@@ -202,17 +182,11 @@ def _sort_out_known(items: list[_Item], results: list, batch: _Batch,
     held: dict[str, set[str]] = {}
     accepted_hash: dict[str, str] = {}
     raw = RawSql(db.session.connection())
-    found = _held_versions(raw, ids, ("quarantined_event",) if quarantine_only
-                           else tuple(_COUNTS_IN))
-    if quarantine_only and found:
-        # An id held in quarantine may be accepted too (a conflict kept
-        # aside): the accepted content decides duplicate or conflict.
-        found += _held_versions(raw, sorted({event_id for event_id, _, _ in found}),
-                                ("checkin_event",))
-    for event_id, hash_, counts in found:
-        if counts:
-            accepted_hash[event_id] = hash_
-        held.setdefault(event_id, set()).add(hash_)
+    for start in range(0, len(ids), _CHUNK):
+        for event_id, hash_, counts in raw.fetch(*known_ids_query(raw, ids[start:start + _CHUNK])):
+            if counts:
+                accepted_hash[event_id] = hash_
+            held.setdefault(event_id, set()).add(hash_)
 
     fresh = []
     first_hash_in_batch: dict[str, str] = {}
@@ -242,27 +216,15 @@ def _sort_out_known(items: list[_Item], results: list, batch: _Batch,
     return fresh
 
 
-#: Where an event id can be held, and whether it counts there.
-_COUNTS_IN = {"checkin_event": 1, "quarantined_event": 0}
-
-
-def _held_versions(raw: RawSql, ids: list[str], tables: tuple[str, ...]) -> list[tuple]:
-    found = []
-    for start in range(0, len(ids), _CHUNK):
-        found += raw.fetch(*known_ids_query(raw, ids[start:start + _CHUNK], tables))
-    return found
-
-
-def known_ids_query(raw: RawSql, ids: list[str],
-                    tables: tuple[str, ...] = tuple(_COUNTS_IN)) -> tuple[str, list]:
+def known_ids_query(raw: RawSql, ids: list[str]) -> tuple[str, list]:
     """SQL and parameters for ``(event_id, content_hash, counts)`` of each of
-    ``ids`` that ``tables`` hold: accepted (counts 1) or quarantined (0). One
-    round trip, the ids bound as one parameter per table; each an index
-    look-up (tests/test_query_plans.py)."""
+    ``ids`` held: accepted (counts 1) or quarantined (0). Both tables in one
+    round trip, the ids bound as one parameter; each an index look-up
+    (tests/test_query_plans.py)."""
     chunk, params = raw.text_list(ids)
-    return (" UNION ALL ".join(f"SELECT event_id, content_hash, {_COUNTS_IN[table]} "
-                               f"FROM {table} WHERE event_id IN {chunk}" for table in tables),
-            params * len(tables))
+    return (f"SELECT event_id, content_hash, 1 FROM checkin_event WHERE event_id IN {chunk} "
+            "UNION ALL SELECT event_id, content_hash, 0 FROM quarantined_event "
+            f"WHERE event_id IN {chunk}", params + params)
 
 
 def _conflict_result(item: _Item) -> dict:
@@ -322,13 +284,12 @@ _TIME_POSITIONS = [n for n, c in enumerate(_EVENT_COLUMNS)
 def _copy_insert_events(connection, rows: list[dict]) -> set[str]:
     """PostgreSQL: COPY straight into checkin_event, inside a savepoint.
 
-    A device sends each event once unless an answer was lost, so the COPY
-    almost always succeeds and every row is ours. When an id is held already
-    (a resent batch, or a concurrent push of the same events: a unique
-    violation), the savepoint is rolled back and the rows go in through a
-    staging table and ``ON CONFLICT DO NOTHING``, which says which are ours.
-    500 rows and the commit: 25.8 ms this way, 30.2 ms through staging every
-    time (docs/benchmarks.md).
+    The ids were looked up just before, so the COPY almost always succeeds
+    and every row is ours. When a concurrent push stored one of the ids in
+    between (a unique violation), the savepoint is rolled back and the rows
+    go in through a staging table and ``ON CONFLICT DO NOTHING``, which says
+    which are ours. 500 rows and the commit: 25.8 ms this way, 30.2 ms
+    through staging every time (docs/benchmarks.md).
     """
     import psycopg
 

@@ -148,6 +148,29 @@ def test_gaps_in_seq_are_reported_and_never_block(client, make_device):
     assert late.json["missing_seq"] == [[3, 3], [5, 5], [7, 8]]
 
 
+def test_seq_numbers_beyond_32_bits_are_kept(client, make_device):
+    """``seq`` is any integer JSON carries exactly (below 2**53): a device may
+    count from a large start, a clock in milliseconds say. Found by the
+    generated bodies of test_hostile_api: 2**31 failed the batch on
+    PostgreSQL (a 32-bit column), and its resends would have failed too;
+    likewise a device's reported queue length."""
+    _, token = make_device()
+    start = 1_764_000_000_000
+    events = [scan("P-BA-1", "check_in", recent(3), seq=start),
+              scan("P-BA-1", "check_out", recent(1), seq=start + 2),
+              {"seq": 2**31}]
+    # A queue length no device can hold is not kept (and fails nothing).
+    response = push(client, token, batch(events, device={"queue_length": 2**40}))
+    assert response.status_code == 200, response.json
+    assert [r["status"] for r in response.json["results"]] == [
+        "accepted", "accepted", "quarantined"]
+    assert [start + 1, start + 1] in response.json["missing_seq"]
+    db.session.expire_all()
+    assert sorted(db.session.scalars(select(CheckinEvent.seq))) == [start, start + 2]
+    assert db.session.scalars(select(QuarantinedEvent.seq)).all() == [2**31]
+    assert db.session.scalars(select(Device.queue_length)).all() == [None]
+
+
 def test_out_of_scope_station_is_quarantined_not_refused(client, make_device):
     _, token = make_device(stations=["ST-BA-1"])
     response = push(client, token, batch([scan("P-NS-1", "check_in", recent(1),

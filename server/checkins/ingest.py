@@ -362,7 +362,8 @@ def _lock_and_record_health(device: Device, health: dict, received_at: datetime,
     if isinstance(version, str):
         device.app_version = version[:40]
     queue_length = health.get("queue_length")
-    if type(queue_length) is int and queue_length >= 0:
+    # A count no device can hold (the column is 32-bit) is not kept.
+    if type(queue_length) is int and 0 <= queue_length < 2**31:
         device.queue_length = queue_length
     oldest = health.get("oldest_queued_at")
     if oldest is None and "oldest_queued_at" in health:

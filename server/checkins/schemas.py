@@ -14,7 +14,8 @@ class LocationSchema(ma.Schema):
 
 class PushEventSchema(ma.Schema):
     id = ma.fields.String(required=True, metadata={"description": "UUID; the idempotency key"})
-    seq = ma.fields.Integer(metadata={"description": "Per-device counter, strictly increasing"})
+    seq = ma.fields.Integer(
+        metadata={"description": "Per-device counter, strictly increasing, 0 to 2^53 - 1"})
     type = ma.fields.String(required=True, validate=validate.OneOf(["check_in", "check_out"]))
     person = ma.fields.String(required=True)
     station = ma.fields.String(metadata={"description": "Station code, or give qr"})
@@ -26,7 +27,8 @@ class PushEventSchema(ma.Schema):
 
 class DeviceHealthSchema(ma.Schema):
     app_version = ma.fields.String()
-    queue_length = ma.fields.Integer()
+    queue_length = ma.fields.Integer(
+        metadata={"description": "Scans still queued; 2^31 or more is not kept"})
     oldest_queued_at = ma.fields.String(allow_none=True)
 
 

@@ -47,20 +47,30 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
                                                                 max_size=4),
     max_leaves=20)
+#: Valid RFC 3339 times from year 1 to 9999, at the extreme offsets too.
+times = st.builds(lambda d, offset: d.isoformat() + offset, st.datetimes(),
+                  st.sampled_from(["+08:00", "Z", "+14:00", "-14:00"]))
+#: Integers around the sizes columns and JSON hold.
+edge_integers = st.integers() | st.sampled_from(
+    [2**31 - 1, 2**31, 2**53 - 1, 2**53, 2**63, -1])
 event_like = st.fixed_dictionaries({}, optional={
-    "id": st.one_of(st.uuids().map(str), json_values), "seq": json_values,
+    "id": st.one_of(st.uuids().map(str), json_values), "seq": edge_integers | json_values,
     "type": st.sampled_from(["check_in", "check_out", "dance"]) | json_values,
     "person": st.sampled_from(["P-BA-1", "P-NOPE"]) | json_values,
     "station": st.sampled_from(["ST-BA-1", "ST-NS-1"]) | json_values,
-    "qr": json_values, "occurred_at": st.datetimes().map(lambda d: d.isoformat() + "+08:00")
-    | json_values, "location": json_values, "activity": json_values})
+    "qr": json_values, "occurred_at": times | json_values, "location": json_values,
+    "activity": json_values})
+health_like = st.fixed_dictionaries({}, optional={
+    "queue_length": edge_integers | json_values, "oldest_queued_at": times | json_values,
+    "app_version": json_values})
 
 
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=st.fixed_dictionaries({"events": st.lists(event_like | json_values, max_size=6)},
-                                  optional={"batch_id": json_values, "sent_at": json_values,
-                                            "device": json_values}))
+                                  optional={"batch_id": json_values,
+                                            "sent_at": times | json_values,
+                                            "device": health_like | json_values}))
 def test_generated_push_bodies_get_an_answer_per_event(client, make_device_token, body):
     response = client.post("/api/v1/sync/push", data=json.dumps(body),
                            headers={"Authorization": f"Bearer {make_device_token}",

@@ -135,6 +135,19 @@ def test_time_far_from_now_is_quarantined(client, make_device):
     assert response.json["results"][0]["code"] == "time_out_of_range"
 
 
+def test_a_device_clock_at_the_end_of_the_calendar_quarantines_not_fails(client, make_device):
+    """sent_at in year 9999: the correction would move the scan before year 1.
+    The batch is answered, the event kept in quarantine (it was a 500)."""
+    _, token = make_device()
+    body = batch([scan("P-BA-1", "check_in", recent(3))])
+    body["sent_at"] = "9999-12-31T23:59:59+00:00"
+    response = push(client, token, body)
+    assert response.status_code == 200, response.json
+    [result] = response.json["results"]
+    assert (result["status"], result["code"]) == ("quarantined", "time_out_of_range")
+    assert _count(QuarantinedEvent) == 1
+
+
 def test_gaps_in_seq_are_reported_and_never_block(client, make_device):
     _, token = make_device()
     events = [scan("P-BA-1", "check_in", recent(5), seq=1),

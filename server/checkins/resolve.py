@@ -205,8 +205,13 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
     if not ctx.scope.allows(person, station):
         raise EventRejected("out_of_scope", "the station or person is outside this device's scope")
 
-    effective_at, corrected = effective_time(event.occurred_at, ctx.clock_offset_s,
-                                             ctx.clock_tolerance_s)
+    try:
+        effective_at, corrected = effective_time(event.occurred_at, ctx.clock_offset_s,
+                                                 ctx.clock_tolerance_s)
+    except OverflowError:
+        # A device clock near year 1 or 9999 shifts the scan off the calendar.
+        raise EventRejected("time_out_of_range",
+                            "occurred_at corrected by the clock offset is not a date")
     if effective_at > ctx.latest or effective_at < ctx.earliest:
         raise EventRejected("time_out_of_range",
                             f"occurred_at {event.occurred_at.isoformat()} is too far from now")

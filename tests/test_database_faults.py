@@ -104,11 +104,11 @@ def test_a_connection_lost_mid_push_answers_503_and_the_resent_batch_is_stored_o
     into a 500: it did once, since SQLAlchemy had not seen the loss."""
     from sqlalchemy import text
 
-    from server.checkins import ingest
+    from server.checkins import event_store
     _, token = make_device()
     client = app.test_client()
     db.session.remove()
-    copy_insert = ingest._copy_insert_events
+    copy_insert = event_store._copy_insert_events
     killed = []
 
     def lose_the_connection_first(connection, rows):
@@ -118,7 +118,7 @@ def test_a_connection_lost_mid_push_answers_503_and_the_resent_batch_is_stored_o
         killed.append(pid)
         return copy_insert(connection, rows)
 
-    monkeypatch.setattr(ingest, "_copy_insert_events", lose_the_connection_first)
+    monkeypatch.setattr(event_store, "_copy_insert_events", lose_the_connection_first)
     body = batch([scan("P-BA-1", "check_in", recent(2)), scan("P-BA-1", "check_out", recent(1))])
     answer = push(client, token, body)
     monkeypatch.undo()

@@ -7,8 +7,7 @@ Steps:
 3. split events into duplicates, conflicts and new ones by id and content hash;
 4. judge the new ones against reference data (accept or quarantine);
 5. insert accepted rows so that a concurrent push of the same events stores
-   each once (ON CONFLICT DO NOTHING; on PostgreSQL a COPY that falls back
-   to it when another push stored an id meanwhile);
+   each once (server/checkins/event_store.py);
 6. merge the device's received seq runs and find the gaps;
 7. queue the people the accepted events touch for re-pairing.
 The boundary commits once, before the response is sent; the pairing runs
@@ -18,16 +17,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from operator import itemgetter
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import delete, insert, select
 
-from server.checkins.models import CheckinEvent, DeviceSeqRange, QuarantinedEvent
+from server.checkins.event_store import insert_events
+from server.checkins.models import DeviceSeqRange, QuarantinedEvent
 from server.checkins.resolve import load_context, resolve_event
-from server.common.rawsql import PartialInsert, RawSql, in_values, write_rows
-from server.db_types import UTCDateTime, utcnow
+from server.common.rawsql import RawSql
+from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import AppError
 from server.extensions import db
@@ -225,15 +224,15 @@ def known_ids_query(raw: RawSql, ids: list[str]) -> tuple[str, list]:
     On PostgreSQL each id is probed through LATERAL, whatever the table's
     size. Planned as ``IN (unnest)``, the look-up was a hash join over a
     scan of the whole event table while it held a few tens of thousands of
-    rows (a new deployment's first weeks): 6.6–7.8 ms of server time a batch
+    rows (a new deployment's first weeks): 6.8–9.0 ms of server time a batch
     at 20,000 rows, against 1.1–1.7 ms probing. From about 50,000 rows on
     both probe the index (~2 ms; docs/benchmarks.md).
     """
     if raw.sqlite:
-        chunk, params = raw.text_list(ids)
-        return (f"SELECT event_id, content_hash, 1 FROM checkin_event WHERE event_id IN {chunk} "
-                "UNION ALL SELECT event_id, content_hash, 0 FROM quarantined_event "
-                f"WHERE event_id IN {chunk}", params + params)
+        held, params = raw.text_in("event_id", ids)
+        return (f"SELECT event_id, content_hash, 1 FROM checkin_event WHERE {held} "
+                f"UNION ALL SELECT event_id, content_hash, 0 FROM quarantined_event "
+                f"WHERE {held}", params + params)
     return ("SELECT held.event_id, held.content_hash, held.counts "
             "FROM unnest(%s::varchar[]) AS ids(id) CROSS JOIN LATERAL ("
             "SELECT event_id, content_hash, 1 AS counts FROM checkin_event "
@@ -262,95 +261,6 @@ def _quarantine_row(device: Device, batch_id: str, item: _Item, rejected: EventR
             "missing_code": rejected.missing_code, "content_hash": item.hash,
             "raw": item.text, "received_at": received_at,
             "clock_offset_s": offset}
-
-
-def insert_events(rows: list[dict]) -> set[str]:
-    """Insert accepted rows once each; return the ids this call inserted.
-
-    Rows go in id order so concurrent pushes of overlapping batches take
-    their row locks in one order and cannot deadlock.
-    """
-    if not rows:
-        return set()
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        return _copy_insert_events(connection, sorted(rows, key=lambda r: r["event_id"]))
-    rows = sorted(rows, key=lambda r: r["event_id"])
-    try:
-        return set(write_rows(connection, CheckinEvent.__table__, rows, returning="event_id",
-                              on_conflict_do_nothing="event_id"))
-    except PartialInsert:
-        # SQLite only: find which rows are ours by their receive time.
-        ids = [r["event_id"] for r in rows]
-        return set(db.session.scalars(select(CheckinEvent.event_id).where(
-            in_values(CheckinEvent.event_id, ids),
-            CheckinEvent.received_at == rows[0]["received_at"],
-            CheckinEvent.device_id == rows[0]["device_id"])))
-
-
-#: Columns of checkin_event that a push writes (all but the serial id).
-_EVENT_COLUMNS = [c.name for c in CheckinEvent.__table__.columns if c.name != "id"]
-#: A row's values in _EVENT_COLUMNS order, and where its times are.
-_event_values = itemgetter(*_EVENT_COLUMNS)
-_TIME_POSITIONS = [n for n, c in enumerate(_EVENT_COLUMNS)
-                   if isinstance(CheckinEvent.__table__.c[c].type, UTCDateTime)]
-
-
-def _copy_insert_events(connection, rows: list[dict]) -> set[str]:
-    """PostgreSQL: COPY straight into checkin_event, inside a savepoint.
-
-    The ids were looked up just before, so the COPY almost always succeeds
-    and every row is ours. When a concurrent push stored one of the ids in
-    between (a unique violation), the savepoint is rolled back and the rows
-    go in through a staging table and ``ON CONFLICT DO NOTHING``, which says
-    which are ours. 500 rows and the commit: 25.8 ms this way, 30.2 ms
-    through staging every time (docs/benchmarks.md).
-    """
-    import psycopg
-
-    cursor = connection.connection.driver_connection.cursor()
-    columns = ", ".join(_EVENT_COLUMNS)
-    values = [_copy_values(row) for row in rows]
-    try:
-        cursor.execute("SAVEPOINT push_events")
-        try:
-            with cursor.copy(f"COPY checkin_event ({columns}) FROM STDIN") as copy:
-                for value in values:
-                    copy.write_row(value)
-        except psycopg.errors.UniqueViolation:
-            cursor.execute("ROLLBACK TO SAVEPOINT push_events")
-            return _insert_through_staging(cursor, columns, values)
-        cursor.execute("RELEASE SAVEPOINT push_events")
-        return {row["event_id"] for row in rows}
-    finally:
-        cursor.close()
-
-
-def _insert_through_staging(cursor, columns: str, values: list[list]) -> set[str]:
-    """COPY into a per-connection staging table, then one INSERT ... SELECT
-    ... ON CONFLICT DO NOTHING RETURNING: the ids this call inserted."""
-    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS checkin_event_staging "
-                   f"ON COMMIT DELETE ROWS AS SELECT {columns} FROM checkin_event WITH NO DATA")
-    # Empty at the start of every transaction (ON COMMIT DELETE ROWS); a replay
-    # may call this twice in one, so clear it (DELETE: TRUNCATE costs a new file).
-    cursor.execute("DELETE FROM checkin_event_staging")
-    with cursor.copy(f"COPY checkin_event_staging ({columns}) FROM STDIN") as copy:
-        for value in values:
-            copy.write_row(value)
-    cursor.execute(f"INSERT INTO checkin_event ({columns}) SELECT {columns} "
-                   "FROM checkin_event_staging ORDER BY event_id "
-                   "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
-    return {row[0] for row in cursor.fetchall()}
-
-
-def _copy_values(row: dict) -> list:
-    """A row's values for COPY: times as the naive UTC the columns hold."""
-    values = list(_event_values(row))
-    for n in _TIME_POSITIONS:
-        value = values[n]
-        if value is not None:
-            values[n] = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return values
 
 
 def _lock_and_record_health(device: Device, health: dict, received_at: datetime,

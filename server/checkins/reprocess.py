@@ -10,7 +10,7 @@ import json
 
 from sqlalchemy import select
 
-from server.checkins.ingest import insert_events
+from server.checkins.event_store import insert_events
 from server.checkins.models import CheckinEvent, QuarantinedEvent
 from server.checkins.resolve import load_context, resolve_event
 from server.db_types import utcnow

@@ -50,14 +50,6 @@ class RawSql:
             return "(SELECT value FROM json_each(?))", [json.dumps(list(ids))]
         return "(SELECT unnest(%s::int[]))", [list(ids)]
 
-    def text_list(self, values: list[str]) -> tuple[str, list]:
-        """A subquery of the strings ``values``, bound as one parameter; on
-        PostgreSQL ``IN`` over it is an index look-up per value."""
-        if self.sqlite:
-            import json
-            return "(SELECT value FROM json_each(?))", [json.dumps(list(values))]
-        return "(SELECT unnest(%s::varchar[]))", [list(values)]
-
     def text_in(self, column: str, values) -> tuple[str, list]:
         """``column`` is one of the strings ``values``, bound as one parameter;
         on PostgreSQL ``= ANY(array)``, which the planner turns into index

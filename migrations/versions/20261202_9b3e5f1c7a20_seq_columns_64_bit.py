@@ -25,17 +25,17 @@ _COLUMNS = (('checkin_event', 'seq', True), ('quarantined_event', 'seq', True),
 
 
 def upgrade():
-    if op.get_bind().dialect.name != 'postgresql':
-        return
-    for table, column, nullable in _COLUMNS:
-        op.alter_column(table, column, type_=sa.BigInteger(), existing_type=sa.Integer(),
-                        existing_nullable=nullable)
+    _retype(sa.BigInteger(), sa.Integer())
 
 
 def downgrade():
     # Refused by PostgreSQL if a stored seq no longer fits: nothing is cut.
+    _retype(sa.Integer(), sa.BigInteger())
+
+
+def _retype(new, old) -> None:
     if op.get_bind().dialect.name != 'postgresql':
         return
     for table, column, nullable in _COLUMNS:
-        op.alter_column(table, column, type_=sa.Integer(), existing_type=sa.BigInteger(),
+        op.alter_column(table, column, type_=new, existing_type=old,
                         existing_nullable=nullable)

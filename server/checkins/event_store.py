@@ -6,14 +6,10 @@ conflicts by the caller (server/checkins/ingest.py).
 """
 from __future__ import annotations
 
-from datetime import timezone
-from operator import itemgetter
-
 from sqlalchemy import select
 
 from server.checkins.models import CheckinEvent
-from server.common.rawsql import PartialInsert, in_values, write_rows
-from server.db_types import UTCDateTime
+from server.common.rawsql import PartialInsert, RawSql, driver_values, in_values, write_rows
 from server.extensions import db
 
 
@@ -26,9 +22,9 @@ def insert_events(rows: list[dict]) -> set[str]:
     if not rows:
         return set()
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        return _copy_insert_events(connection, sorted(rows, key=lambda r: r["event_id"]))
     rows = sorted(rows, key=lambda r: r["event_id"])
+    if connection.dialect.name == "postgresql":
+        return _copy_insert_events(connection, rows)
     try:
         return set(write_rows(connection, CheckinEvent.__table__, rows, returning="event_id",
                               on_conflict_do_nothing="event_id"))
@@ -43,10 +39,6 @@ def insert_events(rows: list[dict]) -> set[str]:
 
 #: Columns of checkin_event that a push writes (all but the serial id).
 _EVENT_COLUMNS = [c.name for c in CheckinEvent.__table__.columns if c.name != "id"]
-#: A row's values in _EVENT_COLUMNS order, and where its times are.
-_event_values = itemgetter(*_EVENT_COLUMNS)
-_TIME_POSITIONS = [n for n, c in enumerate(_EVENT_COLUMNS)
-                   if isinstance(CheckinEvent.__table__.c[c].type, UTCDateTime)]
 
 
 def _copy_insert_events(connection, rows: list[dict]) -> set[str]:
@@ -63,7 +55,7 @@ def _copy_insert_events(connection, rows: list[dict]) -> set[str]:
 
     cursor = connection.connection.driver_connection.cursor()
     columns = ", ".join(_EVENT_COLUMNS)
-    values = [_copy_values(row) for row in rows]
+    values = driver_values(RawSql(connection), CheckinEvent.__table__, _EVENT_COLUMNS, rows)
     try:
         cursor.execute("SAVEPOINT push_events")
         try:
@@ -79,7 +71,7 @@ def _copy_insert_events(connection, rows: list[dict]) -> set[str]:
         cursor.close()
 
 
-def _insert_through_staging(cursor, columns: str, values: list[list]) -> set[str]:
+def _insert_through_staging(cursor, columns: str, values: list[tuple]) -> set[str]:
     """COPY into a per-connection staging table, then one INSERT ... SELECT
     ... ON CONFLICT DO NOTHING RETURNING: the ids this call inserted."""
     cursor.execute("CREATE TEMP TABLE IF NOT EXISTS checkin_event_staging "
@@ -94,13 +86,3 @@ def _insert_through_staging(cursor, columns: str, values: list[list]) -> set[str
                    "FROM checkin_event_staging ORDER BY event_id "
                    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
     return {row[0] for row in cursor.fetchall()}
-
-
-def _copy_values(row: dict) -> list:
-    """A row's values for COPY: times as the naive UTC the columns hold."""
-    values = list(_event_values(row))
-    for n in _TIME_POSITIONS:
-        value = values[n]
-        if value is not None:
-            values[n] = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return values

@@ -108,7 +108,7 @@ def write_rows(connection: Connection, table, rows: list[dict], *, returning: st
            f"VALUES ({', '.join([raw.mark] * len(names))})")
     if on_conflict_do_nothing:
         sql += f" ON CONFLICT ({on_conflict_do_nothing}) DO NOTHING"
-    values = _driver_values(raw, table, names, rows)
+    values = driver_values(raw, table, names, rows)
     cursor = connection.connection.driver_connection.cursor()
     try:
         if returning is None and on_conflict_do_nothing is None and not raw.sqlite:
@@ -153,7 +153,7 @@ def update_rows(connection: Connection, table, rows: list[dict], *, key: str = "
         return
     raw = RawSql(connection)
     names = list(rows[0])
-    values = _driver_values(raw, table, names, rows)
+    values = driver_values(raw, table, names, rows)
     others = [name for name in names if name != key]
     cursor = connection.connection.driver_connection.cursor()
     try:
@@ -179,7 +179,7 @@ def update_rows(connection: Connection, table, rows: list[dict], *, key: str = "
         cursor.close()
 
 
-def _driver_values(raw: RawSql, table, names: list[str], rows: list[dict]) -> list[tuple]:
+def driver_values(raw: RawSql, table, names: list[str], rows: list[dict]) -> list[tuple]:
     """Each row's values in ``names`` order, converted as the columns store
     them. Only the columns that need it are touched: this runs for every
     value a push writes."""

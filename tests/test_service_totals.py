@@ -1,5 +1,6 @@
 """The trigger-kept totals equal a fresh computation after any sequence of
-session inserts, updates and deletes, single-row or many rows per statement,
+session inserts, updates and deletes, single-row or many rows per statement
+(also through the push path's bulk writes, in statements of a few rows),
 across month, quarter and year boundaries, with people moving branches.
 
 (Every other test's teardown also checks this, after whatever the push
@@ -13,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, insert, select, update
 
+from server.common import rawsql
 from server.extensions import db
 from server.org.models import Organisation
 from server.people.models import Person
@@ -53,19 +55,34 @@ def _differences():
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_totals_follow_any_sequence_of_changes(world, seed):
+def test_totals_follow_any_sequence_of_changes(world, seed, monkeypatch):
+    # The bulk writes' statements hold a few rows each, so a write spans several.
+    monkeypatch.setattr(rawsql, "SQLITE_ROWS_PER_STATEMENT", 7)
     rng = random.Random(seed)
     people, branches, station = _ids(Person), _ids(Organisation), _ids(Station)[0]
     table = ServiceSession.__table__
     made = 0
     for step in range(12):
-        action = rng.choice(("insert_many", "insert_one", "update", "move", "delete"))
+        action = rng.choice(("insert_many", "insert_one", "update", "move", "delete",
+                             "bulk_insert", "bulk_update"))
         ids = _ids(ServiceSession)
         if action.startswith("insert") or not ids:
             count = rng.randint(5, 40) if action == "insert_many" else 1
             db.session.execute(insert(table), [_row(rng, made + i, people, branches, station)
                                                for i in range(count)])
             made += count
+        elif action == "bulk_insert":
+            count = rng.randint(5, 40)
+            rawsql.write_rows(db.session.connection(), table,
+                              [_row(rng, made + i, people, branches, station)
+                               for i in range(count)])
+            made += count
+        elif action == "bulk_update":
+            chosen = rng.sample(ids, min(len(ids), rng.randint(1, 20)))
+            rawsql.update_rows(db.session.connection(), table, [
+                {"id": i, "status": rng.choice(STATUSES), "branch_id": rng.choice(branches),
+                 "local_date": rng.choice(DAYS), "credited_seconds": rng.choice((0, 900, 3600))}
+                for i in chosen])
         elif action == "update":
             chosen = rng.sample(ids, min(len(ids), rng.randint(1, 10)))
             db.session.execute(update(table).where(table.c.id.in_(chosen)).values(

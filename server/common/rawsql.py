@@ -95,8 +95,10 @@ def in_values(column, values):
 
 def write_rows(connection: Connection, table, rows: list[dict], *, returning: str | None = None,
                on_conflict_do_nothing: str | None = None) -> list:
-    """INSERT ``rows`` through the driver's executemany, values converted as the
-    models store them; optionally ``ON CONFLICT (col) DO NOTHING RETURNING col``.
+    """INSERT ``rows`` with values converted as the models store them;
+    optionally ``ON CONFLICT (col) DO NOTHING RETURNING col``. PostgreSQL:
+    COPY, or the driver's pipelined executemany; SQLite: multi-row
+    statements (``_sqlite_in_statements``).
 
     SQLAlchemy's per-value type processing was a third of a push's cost.
     """
@@ -104,41 +106,71 @@ def write_rows(connection: Connection, table, rows: list[dict], *, returning: st
         return []
     raw = RawSql(connection)
     names = list(rows[0])
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) "
-           f"VALUES ({', '.join([raw.mark] * len(names))})")
-    if on_conflict_do_nothing:
-        sql += f" ON CONFLICT ({on_conflict_do_nothing}) DO NOTHING"
+    head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+    one_row = f"({', '.join([raw.mark] * len(names))})"
+    tail = f" ON CONFLICT ({on_conflict_do_nothing}) DO NOTHING" if on_conflict_do_nothing else ""
     values = driver_values(raw, table, names, rows)
     cursor = connection.connection.driver_connection.cursor()
     try:
-        if returning is None and on_conflict_do_nothing is None and not raw.sqlite:
+        if raw.sqlite:
+            written = _sqlite_in_statements(cursor, head, one_row, tail, values)
+            if returning is None:
+                return []
+            # sqlite3 cannot return rows of several statements. The caller
+            # holds SQLite's write lock (BEGIN IMMEDIATE), so when every row
+            # went in they are all new; otherwise ask row by row (rare: replays).
+            if written == len(values):
+                return [row[returning] for row in rows]
+            raise PartialInsert()
+        if returning is None and not on_conflict_do_nothing:
             # COPY is PostgreSQL's fastest way in (design/perf-notes.md).
             with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
                 for value in values:
                     copy.write_row(value)
             return []
+        sql = head + one_row + tail
         if returning is None:
             cursor.executemany(sql, values)
             return []
-        sql += f" RETURNING {returning}"
         found = []
-        if raw.sqlite:
-            # sqlite3's executemany cannot return rows. The caller holds
-            # SQLite's write lock (BEGIN IMMEDIATE), so when every row went in
-            # they are all new; otherwise ask row by row (rare: replays).
-            cursor.executemany(sql.rsplit(" RETURNING", 1)[0], values)
-            if cursor.rowcount == len(values):
-                return [row[returning] for row in rows]
-            raise PartialInsert()
-        else:
-            cursor.executemany(sql, values, returning=True)
-            while True:
-                found.extend(row[0] for row in cursor.fetchall())
-                if not cursor.nextset():
-                    break
+        cursor.executemany(f"{sql} RETURNING {returning}", values, returning=True)
+        while True:
+            found.extend(row[0] for row in cursor.fetchall())
+            if not cursor.nextset():
+                break
         return found
     finally:
         cursor.close()
+
+
+#: Rows per SQLite statement at most (fewer when the variable limit says so).
+SQLITE_ROWS_PER_STATEMENT = 1000
+
+
+def _sqlite_in_statements(cursor, head: str, one_row: str, tail: str,
+                          values: list[tuple]) -> int:
+    """Run ``head`` + ``one_row`` × n + ``tail`` over ``values`` in statements
+    of up to SQLITE_ROWS_PER_STATEMENT rows; the number of rows changed.
+
+    Why not executemany: on a table with triggers (service_session) SQLite
+    opens a statement journal for every statement and copies into it each
+    page the statement changes, so one statement per row copied a dozen
+    index pages per row. 10,000 sessions took 560-590 ms row by row and
+    120-160 ms 1,000 rows a statement (docs/benchmarks.md, session 7).
+    """
+    import sqlite3
+    if not values:
+        return 0
+    per_row = len(values[0])
+    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    size = max(1, min(SQLITE_ROWS_PER_STATEMENT, limit // per_row))
+    changed = 0
+    for start in range(0, len(values), size):
+        chunk = values[start:start + size]
+        cursor.execute(head + ", ".join([one_row] * len(chunk)) + tail,
+                       [value for row in chunk for value in row])
+        changed += cursor.rowcount
+    return changed
 
 
 def update_rows(connection: Connection, table, rows: list[dict], *, key: str = "id") -> None:
@@ -146,8 +178,8 @@ def update_rows(connection: Connection, table, rows: list[dict], *, key: str = "
 
     On PostgreSQL one statement for all rows (COPY into a scratch table, then
     UPDATE ... FROM it): an executemany is one statement per row, and each
-    fires the table's statement-level triggers once. SQLite's executemany
-    runs in-process and its triggers are per row anyway.
+    fires the table's statement-level triggers once. SQLite: ``UPDATE ...
+    FROM (VALUES ...)`` in statements of many rows.
     """
     if not rows:
         return
@@ -158,11 +190,15 @@ def update_rows(connection: Connection, table, rows: list[dict], *, key: str = "
     cursor = connection.connection.driver_connection.cursor()
     try:
         if raw.sqlite:
-            cursor.executemany(
-                f"UPDATE {table.name} SET {', '.join(f'{n} = ?' for n in others)} "
-                f"WHERE {key} = ?",
-                [tuple(v for n, v in zip(names, value) if n != key)
-                 + (value[names.index(key)],) for value in values])
+            # UPDATE ... FROM (VALUES ...), whose columns SQLite names
+            # column1, column2, ...: a statement per row would journal the
+            # pages it changes once per row (see _sqlite_in_statements).
+            column = {name: f"v.column{n}" for n, name in enumerate(names, start=1)}
+            _sqlite_in_statements(
+                cursor, f"UPDATE {table.name} SET "
+                f"{', '.join(f'{n} = {column[n]}' for n in others)} FROM (VALUES ",
+                f"({', '.join('?' * len(names))})",
+                f") AS v WHERE {table.name}.{key} = {column[key]}", values)
             return
         scratch = f"{table.name}_changes"
         # Same column types, none of the table's constraints or generated columns.

@@ -219,8 +219,14 @@ def driver_values(raw: RawSql, table, names: list[str], rows: list[dict]) -> lis
     """Each row's values in ``names`` order, converted as the columns store
     them. Only the columns that need it are touched: this runs for every
     value a push writes."""
+    # Each time object is converted once per call: a batch's receive time
+    # fills a column of every row, an event's time is also its effective
+    # time, a session's start is also its key. Keyed by id(), which stays
+    # unique while ``rows`` hold the objects, i.e. throughout this call.
+    times: dict[int, object] = {}
     converting = [(n, convert) for n, convert in
-                  enumerate(_converter(raw, table.c[name].type) for name in names) if convert]
+                  enumerate(_converter(raw, table.c[name].type, times) for name in names)
+                  if convert]
     pick = itemgetter(*names)
     if len(names) == 1:
         values = [(pick(row),) for row in rows]
@@ -241,14 +247,22 @@ class PartialInsert(Exception):
     """Some rows of a SQLite bulk insert were already there."""
 
 
-def _converter(raw: RawSql, type_):
+def _converter(raw: RawSql, type_, times: dict):
     from sqlalchemy import Boolean, Date
 
     from server.db_types import UTCDateTime
     if isinstance(type_, UTCDateTime):
-        return lambda v: None if v is None else raw.time_param(v)
+        def convert_time(value, missing=_MISSING, known=times.get):
+            stored = known(id(value), missing)
+            if stored is missing:
+                stored = times[id(value)] = None if value is None else raw.time_param(value)
+            return stored
+        return convert_time
     if isinstance(type_, Date) and raw.sqlite:
         return lambda v: None if v is None else v.isoformat()
     if isinstance(type_, Boolean) and raw.sqlite:
         return lambda v: None if v is None else int(v)
     return None
+
+
+_MISSING = object()

@@ -3,6 +3,7 @@ values given, however many statements they take, and say when an insert
 met rows that were already there."""
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -84,4 +85,23 @@ def test_an_insert_that_meets_stored_rows_says_which_are_new(world, small_statem
                                      returning="key_event_id",
                                      on_conflict_do_nothing="key_event_id")) == new
     assert len(_stored(["key_event_id"])) == 35
+    db.session.commit()
+
+
+def test_a_build_allowing_few_variables_gets_statements_of_fewer_rows(world):
+    """SQLite before 3.32 allows 999 variables a statement, and a build may
+    allow fewer: the rows per statement follow the connection's limit."""
+    connection = db.session.connection()
+    driver = connection.connection.driver_connection
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Two rows of the 17 columns written below fit (34 variables), not three.
+        before = driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 50)
+    try:
+        rows = _sessions(9)
+        rawsql.write_rows(connection, ServiceSession.__table__, rows)
+        assert len(rows[0]) == 17 and _stored(list(rows[0])) == rows
+    finally:
+        if sqlite:
+            driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
     db.session.commit()

@@ -155,8 +155,8 @@ def _sqlite_in_statements(cursor, head: str, one_row: str, tail: str,
     Why not executemany: on a table with triggers (service_session) SQLite
     opens a statement journal for every statement and copies into it each
     page the statement changes, so one statement per row copied a dozen
-    index pages per row. 10,000 sessions took 560-590 ms row by row and
-    120-160 ms 1,000 rows a statement (docs/benchmarks.md, session 7).
+    index pages per row. 10,430 sessions took 430-590 ms row by row and
+    120-165 ms 1,000 rows a statement (docs/benchmarks.md, session 7).
     """
     import sqlite3
     if not values:

@@ -104,7 +104,7 @@ def change_log_triggers() -> list[str]:
 #: The change log's net presence per (person, period, branch), computed once
 #: per fold: each of the statements after it reads it (as a CTE each took a
 #: quarter of the fold's time).
-_PRESENCE = "temp.service_total_presence"
+_PRESENCE = "service_total_presence"
 
 
 def _fold_statements() -> list[str]:
@@ -117,9 +117,9 @@ def _fold_statements() -> list[str]:
         f"AS credited, sign * pending_seconds AS pending FROM service_total_change"
         for p in (month, quarter, year))
     presence = (
-        f"CREATE TEMP TABLE IF NOT EXISTS {_PRESENCE.split('.')[1]} "
+        f"CREATE TEMP TABLE IF NOT EXISTS {_PRESENCE} "
         "(person_id INTEGER, period TEXT, branch_id INTEGER, n INTEGER)",
-        f"WITH by_period AS ({by_period}) INSERT INTO {_PRESENCE} "
+        f"WITH by_period AS ({by_period}) INSERT INTO temp.{_PRESENCE} "
         "SELECT person_id, period, branch_id, sum(sign) FROM by_period "
         "GROUP BY person_id, period, branch_id HAVING sum(sign) <> 0")
     before = "coalesce(b.sessions, 0)"
@@ -127,7 +127,7 @@ def _fold_statements() -> list[str]:
         f"WITH by_period AS ({by_period}), crossings AS (SELECT p.branch_id, p.period, "
         f"CASE WHEN {before} = 0 AND {before} + p.n > 0 THEN 1 "
         f"WHEN {before} > 0 AND {before} + p.n = 0 THEN -1 ELSE 0 END AS people "
-        f"FROM {_PRESENCE} p LEFT JOIN person_branch_period b "
+        f"FROM temp.{_PRESENCE} p LEFT JOIN person_branch_period b "
         "ON b.person_id = p.person_id AND b.period = p.period AND b.branch_id = p.branch_id), "
         "deltas AS (SELECT branch_id, period, credited, pending, sign AS sessions, "
         "0 AS people FROM by_period UNION ALL "
@@ -145,20 +145,20 @@ def _fold_statements() -> list[str]:
         "sessions = sessions + excluded.sessions, people = people + excluded.people")
     presence_in = (
         "INSERT INTO person_branch_period (person_id, period, branch_id, sessions) "
-        f"SELECT person_id, period, branch_id, n FROM {_PRESENCE} WHERE true "
+        f"SELECT person_id, period, branch_id, n FROM temp.{_PRESENCE} WHERE true "
         "ON CONFLICT (person_id, period, branch_id) "
         "DO UPDATE SET sessions = sessions + excluded.sessions")
     branches = (
         "WITH branches AS (SELECT t.person_id, t.period, "
         "(SELECT count(*) FROM person_branch_period b WHERE b.person_id = t.person_id "
         "AND b.period = t.period AND b.sessions > 0) AS n "
-        f"FROM (SELECT DISTINCT person_id, period FROM {_PRESENCE}) t)")
+        f"FROM (SELECT DISTINCT person_id, period FROM temp.{_PRESENCE}) t)")
     movers_out = (f"{branches} DELETE FROM period_mover WHERE (period, person_id) IN "
                   "(SELECT period, person_id FROM branches WHERE n < 2)")
     movers_in = (f"{branches} INSERT INTO period_mover (period, person_id) "
                  "SELECT period, person_id FROM branches WHERE n >= 2 ON CONFLICT DO NOTHING")
     return [*presence, totals, presence_in, movers_out, movers_in,
-            f"DELETE FROM {_PRESENCE}", "DELETE FROM service_total_change"]
+            f"DELETE FROM temp.{_PRESENCE}", "DELETE FROM service_total_change"]
 
 
 def fold(connection: Connection) -> None:

@@ -10,7 +10,10 @@ For each database, in one run:
    stores into checkin_event, 500 rows and a commit per batch, two ways: a
    loop of one ``execute`` per row (the issue's "bare loop") and the
    driver's ``executemany`` (psycopg pipelines it on PostgreSQL: the
-   fastest a client can send single-row statements, the stricter floor);
+   fastest a client can send single-row statements, the stricter floor).
+   On SQLite each batch is one explicit transaction: the app's connect hook
+   turns sqlite3's implicit BEGIN off, and until session 7 this floor ran
+   with a commit per row (docs/benchmarks.md, "Correction");
 2. backlog: one device pushes ``--events`` events in ``--batch``-event
    batches, one after another, through gunicorn (2 workers), each batch
    saying how many scans the device still holds (as the reference client
@@ -155,10 +158,14 @@ def write_history(url: str, world: dict, count: int, rng: random.Random) -> floa
                     value = at if postgres else at.isoformat(" ", "microseconds")
                     rows.append((str(uuid.uuid4()), device, "history", None, kind, person,
                                  station, value, value, value, 0.0, "", "0" * 64, "{}"))
+            if not postgres:
+                cursor.execute("BEGIN")  # see raw_insert_rate
             cursor.executemany(statement, rows)
             raw.commit()
         # Queue every person for pairing, as the pushes would have.
         mark = "%s" if postgres else "?"
+        if not postgres:
+            cursor.execute("BEGIN")
         cursor.executemany(
             "INSERT INTO pairing_due (person_id, since_at, device_id, queued_at, ready_at) "
             f"VALUES ({mark}, {mark}, NULL, {mark}, {mark})",
@@ -226,6 +233,11 @@ def raw_insert_rate(url: str, events: list[dict], batch: int, per_row: bool) -> 
         cursor = raw.cursor()
         started = time.perf_counter()
         for start in range(0, len(rows), batch):
+            if not postgres:
+                # The app's connect hook puts sqlite3 in autocommit mode
+                # (SQLAlchemy emits BEGIN itself): without this every row
+                # would be a transaction of its own.
+                cursor.execute("BEGIN")
             if per_row:
                 for row in rows[start:start + batch]:
                     cursor.execute(statement, row)

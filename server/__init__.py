@@ -27,6 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
                       "SQLALCHEMY_DATABASE_URI": normalise_database_url(config["DATABASE_URL"])}
         app.config.update(config)
 
+    require_sqlite_features(app.config["SQLALCHEMY_DATABASE_URI"])
+
     from server import models  # noqa: F401  (registers every table)
     from server.sync_feed import tracking  # noqa: F401  (records changes for pull)
     from server.extensions import api, babel, csrf, db, limiter, migrate
@@ -113,6 +115,23 @@ def _serve_api_docs_assets(app: Flask) -> None:
     @app.get("/api/docs/assets/<path:filename>")
     def api_docs_assets(filename: str):
         return send_from_directory(assets, filename, max_age=86400)
+
+
+#: The oldest SQLite the app runs on: the push path uses ``->>`` (3.38)
+#: and ``UPDATE ... FROM`` (3.33).
+MIN_SQLITE = (3, 38, 0)
+
+
+def require_sqlite_features(database_uri: str) -> None:
+    """Refuse to start on a SQLite too old for the app's SQL, with the fix,
+    rather than fail on a device's first push."""
+    import sqlite3
+    if database_uri.startswith("sqlite") and sqlite3.sqlite_version_info < MIN_SQLITE:
+        needed = ".".join(map(str, MIN_SQLITE))
+        raise RuntimeError(
+            f"SQLite {needed} or newer is needed; this Python uses SQLite "
+            f"{sqlite3.sqlite_version}. Run it with a Python built against a newer "
+            "SQLite, or set DATABASE_URL to a PostgreSQL database.")
 
 
 @event.listens_for(Engine, "connect")

@@ -129,3 +129,19 @@ def test_a_connection_lost_mid_push_answers_503_and_the_resent_batch_is_stored_o
     assert _stored() == 0
     assert push(client, token, body).status_code == 200
     assert _stored() == 2
+
+
+def test_a_sqlite_too_old_for_the_app_is_refused_at_start(backend, database_urls,
+                                                          monkeypatch):
+    """Python links whatever SQLite the system has (Ubuntu 22.04: 3.37.2);
+    the push path's SQL needs 3.38. PostgreSQL does not care."""
+    import sqlite3
+    url = database_urls(backend)
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 37, 2))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.37.2")
+    if backend == "sqlite":
+        with pytest.raises(RuntimeError, match=r"SQLite 3\.38\.0 or newer is needed; "
+                                               r"this Python uses SQLite 3\.37\.2"):
+            create_app(config_for_tests(url))
+    else:
+        assert create_app(config_for_tests(url)).config["SQLALCHEMY_DATABASE_URI"] == url

@@ -117,14 +117,14 @@ def _serve_api_docs_assets(app: Flask) -> None:
         return send_from_directory(assets, filename, max_age=86400)
 
 
-#: The oldest SQLite the app runs on: the push path uses ``->>`` (3.38)
-#: and ``UPDATE ... FROM`` (3.33).
+#: The oldest SQLite the app runs on: pairing uses ``->>`` (3.38) and
+#: ``UPDATE ... FROM`` (3.33).
 MIN_SQLITE = (3, 38, 0)
 
 
 def require_sqlite_features(database_uri: str) -> None:
-    """Refuse to start on a SQLite too old for the app's SQL, with the fix,
-    rather than fail on a device's first push."""
+    """Refuse to start on a SQLite too old for the app's SQL, saying what to
+    do, rather than store pushes that then fail to pair on every try."""
     import sqlite3
     if database_uri.startswith("sqlite") and sqlite3.sqlite_version_info < MIN_SQLITE:
         needed = ".".join(map(str, MIN_SQLITE))

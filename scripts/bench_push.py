@@ -122,6 +122,15 @@ def post(url: str, token: str, body: bytes) -> float:
     return elapsed
 
 
+def begin_batch(cursor, postgres: bool) -> None:
+    """Start a transaction on a bare driver connection. psycopg does it by
+    itself; sqlite3 does not here, because the app's connect hook turns its
+    implicit BEGIN off (SQLAlchemy emits BEGIN itself), and without this
+    every row would be a transaction of its own."""
+    if not postgres:
+        cursor.execute("BEGIN")
+
+
 def write_history(url: str, world: dict, count: int, rng: random.Random) -> float:
     """``count`` events (check-in/check-out pairs) of the world's people at its
     stations, 15 days to two years old, stored as a push stores them and then
@@ -158,14 +167,12 @@ def write_history(url: str, world: dict, count: int, rng: random.Random) -> floa
                     value = at if postgres else at.isoformat(" ", "microseconds")
                     rows.append((str(uuid.uuid4()), device, "history", None, kind, person,
                                  station, value, value, value, 0.0, "", "0" * 64, "{}"))
-            if not postgres:
-                cursor.execute("BEGIN")  # see raw_insert_rate
+            begin_batch(cursor, postgres)
             cursor.executemany(statement, rows)
             raw.commit()
         # Queue every person for pairing, as the pushes would have.
         mark = "%s" if postgres else "?"
-        if not postgres:
-            cursor.execute("BEGIN")
+        begin_batch(cursor, postgres)
         cursor.executemany(
             "INSERT INTO pairing_due (person_id, since_at, device_id, queued_at, ready_at) "
             f"VALUES ({mark}, {mark}, NULL, {mark}, {mark})",
@@ -233,11 +240,7 @@ def raw_insert_rate(url: str, events: list[dict], batch: int, per_row: bool) -> 
         cursor = raw.cursor()
         started = time.perf_counter()
         for start in range(0, len(rows), batch):
-            if not postgres:
-                # The app's connect hook puts sqlite3 in autocommit mode
-                # (SQLAlchemy emits BEGIN itself): without this every row
-                # would be a transaction of its own.
-                cursor.execute("BEGIN")
+            begin_batch(cursor, postgres)
             if per_row:
                 for row in rows[start:start + batch]:
                     cursor.execute(statement, row)

@@ -197,7 +197,7 @@ def update_rows(connection: Connection, table, rows: list[dict], *, key: str = "
             _sqlite_in_statements(
                 cursor, f"UPDATE {table.name} SET "
                 f"{', '.join(f'{n} = {column[n]}' for n in others)} FROM (VALUES ",
-                f"({', '.join('?' * len(names))})",
+                f"({', '.join([raw.mark] * len(names))})",
                 f") AS v WHERE {table.name}.{key} = {column[key]}", values)
             return
         scratch = f"{table.name}_changes"

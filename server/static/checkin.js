@@ -51,23 +51,47 @@ async function showSummary() {
   }));
 }
 
+/* A sync that did not finish (no network, the server away or busy) is tried
+   again while the page is open: after 2 s, then twice as long each time, at
+   most a minute apart. Otherwise the queue and the reference data would wait
+   for the next scan or the next "online" event, which may never come. */
+const RETRY_FIRST_MS = 2000;
+const RETRY_MAX_MS = 60000;
+let retryDelay = RETRY_FIRST_MS;
+let retryTimer = null;
+
+function syncAgainLater(station) {
+  if (retryTimer) return;
+  retryTimer = setTimeout(() => { retryTimer = null; syncNow(station); }, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+}
+
+/* Worth trying again: a timeout, too many requests, or the server's fault.
+   Other refusals (a revoked phone, say) would only be refused again. */
+const worthRetrying = (status) => status === 408 || status === 429 || status >= 500;
+
 async function syncNow(station) {
   if (!navigator.onLine) return;
+  let failed;
   try {
-    await pushOnce();
-    await pullReference();
+    const pushed = await pushOnce();
+    const pulled = await pullReference();
+    failed = (pushed && pushed.status) ?? pulled;
     const token = await getMeta("token");
     const response = await fetch("/api/v1/volunteer/me", { headers: { Authorization: `Bearer ${token}` } });
     if (response.ok) await setMeta("me", await response.json());
   } catch (error) {
-    // Offline or the server is away: the queue waits for the next chance.
+    failed = 0; // no answer at all: offline, or the server is away
   }
+  if (failed === undefined) retryDelay = RETRY_FIRST_MS;
+  else if (failed === 0 || worthRetrying(failed)) syncAgainLater(station);
   await refreshQueue();
   await showSummary();
   if (station) await showWarning(station);
 }
 
-/* Reference data for offline checks: station versions (and keys) by pull. */
+/* Reference data for offline checks: station versions (and keys) by pull.
+   Returns the HTTP status of a refused page, nothing when all went in. */
 async function pullReference() {
   const token = await getMeta("token");
   const stations = (await getMeta("stations")) || {};
@@ -75,7 +99,7 @@ async function pullReference() {
   for (;;) {
     const url = "/api/v1/sync/pull?limit=1000" + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
     const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
-    if (!response.ok) return;
+    if (!response.ok) return response.status;
     const page = await response.json();
     for (const s of page.stations) stations[s.code] = { name: s.name, qr_version: s.qr_version, status: s.status };
     for (const d of page.deletions) if (d.type === "station") delete stations[d.code];

@@ -2,7 +2,8 @@
 "use strict";
 importScripts("/static/queue.js");
 
-const SHELL_CACHE = "checkin-shell-v1";
+// A new name on every change to the shell: phones keep the cached one until it changes.
+const SHELL_CACHE = "checkin-shell-v2";
 const SHELL = ["/app/checkin", "/static/checkin.js", "/static/queue.js"];
 
 self.addEventListener("install", (event) => {

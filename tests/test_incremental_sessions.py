@@ -3,6 +3,7 @@ events arrive; and a push touches only the sessions of its people."""
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -64,6 +65,54 @@ def test_random_batches_in_random_order_equal_a_full_pairing(client, make_device
     assert _stored_sessions() == before
 
 
+def test_dense_scans_in_random_batches_equal_a_full_pairing(client, make_device):
+    """Scans minutes apart, many at the same second and within the debounce
+    window: where re-pairing may stop is decided at every kind of edge."""
+    _, token = make_device(stations=["ST-BA-1", "ST-NS-1"])
+    events = []
+    for seed in (4, 7):  # seeds whose ties broke the re-pairing before the fix
+        events += _dense_events(random.Random(seed))
+    rng = random.Random(0)
+    rng.shuffle(events)
+    position = 0
+    while position < len(events):
+        size = rng.randint(1, 12)
+        assert push(client, token, batch(events[position:position + size])).status_code == 200
+        position += size
+        assert _stored_sessions() == _full_pairing()
+
+
+def _dense_events(rng: random.Random) -> list[dict]:
+    events = [scan(rng.choice(PEOPLE[:2]), rng.choice(["check_in", "check_out"]),
+                   recent(rng.randint(60, 60 * 12) / 60), station=rng.choice(
+                       ["ST-BA-1", "ST-BA-1", "ST-NS-1"]))
+              for _ in range(150)]
+    for event in events:
+        # Ids from the seed, so that a failure repeats; whole minutes, so
+        # that scans tie at one instant and their ids decide the order.
+        event["id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        event["occurred_at"] = event["occurred_at"][:17] + "00" + event["occurred_at"][19:]
+    return events
+
+
+def test_a_scan_tied_with_the_restart_session_stays_with_the_session_before(client,
+                                                                            make_device):
+    """A check-out and a check-in at the same second: the check-out (lower
+    id) closes the first session, the check-in opens the second. A later
+    scan re-pairs from the second session; the tied check-out must not be
+    paired again from there, where it would stand alone as an orphan."""
+    _, token = make_device()
+    first_in, tie = recent(5), recent(4)
+    push(client, token, batch([
+        {**scan("P-BA-1", "check_in", first_in), "id": "aaaaaaaa-0000-4000-8000-000000000001"},
+        {**scan("P-BA-1", "check_out", tie), "id": "aaaaaaaa-0000-4000-8000-000000000002"},
+        {**scan("P-BA-1", "check_in", tie), "id": "ffffffff-0000-4000-8000-000000000003"}]))
+    assert [s[2] for s in _stored_sessions()] == ["ok", "open"]
+    push(client, token, batch([scan("P-BA-1", "check_out", recent(3))]))
+    assert _stored_sessions() == _full_pairing()
+    assert [s[2] for s in _stored_sessions()] == ["ok", "ok"]
+
+
 def test_a_push_leaves_other_peoples_sessions_untouched(client, make_device):
     _, token = make_device()
     push(client, token, batch([scan("P-BA-2", "check_in", recent(30)),
@@ -90,3 +139,55 @@ def test_late_event_splits_an_old_session_and_repairs_the_tail(client, make_devi
                                scan("P-BA-1", "check_in", start + timedelta(hours=6))]))
     assert [s[2] for s in sorted(_stored_sessions(), key=lambda s: s[3])] == ["ok", "ok"]
     assert _stored_sessions() == _full_pairing()
+
+
+def _daily_sessions(person: str, days: range) -> list[dict]:
+    """A check-in at the station and a check-out two hours later, each day."""
+    return [scan(person, kind, recent(day * 24 - hours))
+            for day in days for kind, hours in (("check_in", 0), ("check_out", 2))]
+
+
+def _tamper_with_latest_session(person_code: str) -> int:
+    """Mark the person's latest stored session, as re-pairing never would."""
+    person = db.session.scalar(select(Person.id).where(Person.code == person_code))
+    latest = db.session.scalars(select(ServiceSession).where(ServiceSession.person_id == person)
+                                .order_by(ServiceSession.key_at.desc())).first()
+    latest.flags = "tampered"
+    db.session.commit()
+    return latest.id
+
+
+def _flags_of(session_id: int) -> str:
+    db.session.expire_all()
+    return db.session.get(ServiceSession, session_id).flags
+
+
+def test_a_late_event_re_pairs_only_up_to_where_the_pairings_meet(client, make_device):
+    """A device that uploads last week's scans must not cost a re-pairing of
+    everything each person did since: re-pairing stops at the first stored
+    session after the new events when the new pairing starts it too."""
+    _, token = make_device()
+    assert push(client, token, batch(_daily_sessions("P-BA-1", range(6, 0, -1)))).status_code == 200
+    tampered = _tamper_with_latest_session("P-BA-1")
+    late_day = recent(4 * 24 - 5)
+    push(client, token, batch([scan("P-BA-1", "check_in", late_day),
+                               scan("P-BA-1", "check_out", late_day + timedelta(hours=1))]))
+    assert len(_stored_sessions()) == 7
+    assert _stored_sessions() == _full_pairing()
+    # Two days later than the stop: neither read nor written.
+    assert _flags_of(tampered) == "tampered"
+
+
+def test_a_late_event_that_changes_the_next_session_re_pairs_to_the_end(client, make_device):
+    """A late check-in just before the next session's check-in, at the same
+    station within the debounce window, folds that check-in in as a repeat
+    scan: the pairings do not meet there, so re-pairing goes on to the end."""
+    _, token = make_device()
+    push(client, token, batch(_daily_sessions("P-BA-1", range(3, 0, -1))))
+    tampered = _tamper_with_latest_session("P-BA-1")
+    second_day_in = recent(2 * 24)
+    push(client, token, batch([scan("P-BA-1", "check_in",
+                                    second_day_in - timedelta(minutes=5))]))
+    assert _stored_sessions() == _full_pairing()
+    assert len(_stored_sessions()) == 3
+    assert _flags_of(tampered) != "tampered"

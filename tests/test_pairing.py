@@ -128,6 +128,27 @@ def test_restarting_from_a_session_start_gives_the_same_tail(events, cut):
     assert canonical(pair_events(tail)) == canonical(expected)
 
 
+@settings(max_examples=300, deadline=None)
+@given(events_strategy, events_strategy)
+def test_after_added_events_pairings_agree_from_any_session_both_start(events, added):
+    """What lets the server stop re-pairing where the new pairing meets the
+    stored one: past the added events, a session both pairings start with
+    the same event begins the same sessions in both."""
+    held = {e.id for e in events}
+    added = [e for e in added if e.id not in held]
+    if not added:
+        return
+    latest = max((e.effective_at, e.id) for e in added)
+    before = pair_events(events)
+    after = pair_events([*events, *added])
+    started_after = {s.key_event_id for s in after}
+    for meeting in before:
+        key = (meeting.key_at, meeting.key_event_id)
+        if key > latest and meeting.key_event_id in started_after:
+            assert (canonical([s for s in after if (s.key_at, s.key_event_id) >= key])
+                    == canonical([s for s in before if (s.key_at, s.key_event_id) >= key]))
+
+
 def test_rules_are_configurable():
     rules = PairingRules(debounce=timedelta(minutes=1), max_length=timedelta(hours=1))
     sessions = pair_events([ev("a", "check_in", 0), ev("b", "check_in", 2),

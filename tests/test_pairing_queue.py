@@ -184,3 +184,23 @@ def test_the_backlog_is_reported_to_administrators_only(client, world, make_user
     assert answer.status_code == status
     if status == 200:
         assert answer.json == {"rows": 0, "people": 0, "oldest_queued_at": None}
+
+
+def test_rows_queued_before_until_at_existed_re_pair_to_the_end(app, client, make_device):
+    """A row without ``until_at`` (queued by an older server) re-pairs the
+    person's whole tail, as that server would have."""
+    from tests.test_incremental_sessions import (_daily_sessions, _flags_of,
+                                                 _tamper_with_latest_session)
+    _, token = make_device()
+    push(client, token, batch(_daily_sessions("P-BA-1", range(5, 0, -1))))
+    tampered = _tamper_with_latest_session("P-BA-1")
+    late = recent(4 * 24 - 5)
+    body = batch([scan("P-BA-1", "check_in", late), scan("P-BA-1", "check_out", late)],
+                 device={"queue_length": 10})  # held: the device says more is coming
+    assert push(client, token, body).status_code == 200
+    forgotten = db.session.execute(PairingDue.__table__.update().values(until_at=None))
+    assert forgotten.rowcount == 1
+    db.session.commit()
+    pairing_queue.drain(include_held=True)
+    assert _stored_sessions() == _full_pairing()
+    assert _flags_of(tampered) != "tampered"

@@ -31,6 +31,7 @@ from server.devices.models import Device
 from server.errors import AppError
 from server.extensions import db
 from server.service_sessions import pairing_queue
+from server.service_sessions.recompute import Touched
 from sync.clock import clock_offset_s
 from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, QUARANTINED, EventRejected,
                            PushedEvent, canonical_json, event_id_of, hash_text, parse_envelope,
@@ -135,7 +136,7 @@ def record_batch(device: Device, body: bytes) -> dict:
 
     missing = _merge_seq_runs(device, [i.seq for i in items if i.seq is not None])
     pairing_queue.enqueue(
-        _earliest_per_person([row for _, row in accepted_rows if row["event_id"] in inserted]),
+        _touched_per_person([row for _, row in accepted_rows if row["event_id"] in inserted]),
         device.id, received_at, _more_to_come(envelope.device_health, len(items)))
     return {"server_time": format_rfc3339(received_at), "clock_offset_s": offset,
             "results": results, "missing_seq": missing}
@@ -303,11 +304,14 @@ def _merge_seq_runs(device: Device, seqs: list[int]) -> list[list[int]]:
     return missing_ranges(merged, first)
 
 
-def _earliest_per_person(rows: list[dict]) -> dict[int, tuple[datetime, str]]:
-    earliest: dict[int, tuple[datetime, str]] = {}
+def _touched_per_person(rows: list[dict]) -> dict[int, Touched]:
+    """Per person, the earliest and latest time of the events just stored."""
+    touched: dict[int, Touched] = {}
     for row in rows:
-        key = (row["effective_at"], row["event_id"])
-        current = earliest.get(row["person_id"])
-        if current is None or key < current:
-            earliest[row["person_id"]] = key
-    return earliest
+        at = row["effective_at"]
+        current = touched.get(row["person_id"])
+        if current is None:
+            touched[row["person_id"]] = Touched(at, at)
+        elif at < current.since or at > current.until:
+            touched[row["person_id"]] = Touched(min(at, current.since), max(at, current.until))
+    return touched

@@ -16,7 +16,7 @@ from server.checkins.resolve import load_context, resolve_event
 from server.db_types import utcnow
 from server.errors import AppError
 from server.extensions import db
-from server.service_sessions.recompute import recompute_people
+from server.service_sessions.recompute import Touched, recompute_people
 from sync.protocol import EventRejected, canonical_json, hash_text, parse_event
 
 
@@ -64,7 +64,7 @@ def replay(entry: QuarantinedEvent, actor: str, repaired: dict | None = None) ->
     entry.status = "resolved"
     entry.resolved_at = utcnow()
     entry.resolved_by = actor
-    recompute_people({row["person_id"]: (row["effective_at"], row["event_id"])})
+    recompute_people({row["person_id"]: Touched(row["effective_at"], row["effective_at"])})
     return True
 
 

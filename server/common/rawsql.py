@@ -30,18 +30,22 @@ class RawSql:
             return value.isoformat(" ", "microseconds")[:26]
         return value.replace(tzinfo=None)
 
-    def person_times(self, pairs: list[tuple[int, datetime]]) -> tuple[str, list]:
-        """A FROM item ``w(pid, t, n)`` holding ``pairs`` (n = position), bound as
-        one or two parameters whatever their number: a JSON array on SQLite,
+    def person_times(self, rows: list[tuple], columns: tuple[str, ...] = ("t",)
+                     ) -> tuple[str, list]:
+        """A FROM item ``w(pid, <columns>, n)`` holding ``rows`` of a person id
+        and one time per column (n = position), bound as one parameter per
+        column or one in all, whatever their number: a JSON array on SQLite,
         arrays on PostgreSQL. The statement text stays the same, so drivers
         reuse their prepared statement."""
         if self.sqlite:
             import json
-            return ("(SELECT value ->> 0 AS pid, value ->> 1 AS t, key AS n "
-                    "FROM json_each(?)) AS w",
-                    [json.dumps([[p, self.time_param(t)] for p, t in pairs])])
-        return ("unnest(%s::int[], %s::timestamp[]) WITH ORDINALITY AS w(pid, t, n)",
-                [[p for p, _ in pairs], [self.time_param(t) for _, t in pairs]])
+            picked = ", ".join(f"value ->> {i + 1} AS {name}" for i, name in enumerate(columns))
+            return (f"(SELECT value ->> 0 AS pid, {picked}, key AS n FROM json_each(?)) AS w",
+                    [json.dumps([[p, *map(self.time_param, times)] for p, *times in rows])])
+        arrays = ", ".join(["%s::int[]"] + ["%s::timestamp[]"] * len(columns))
+        return (f"unnest({arrays}) WITH ORDINALITY AS w(pid, {', '.join(columns)}, n)",
+                [[row[0] for row in rows]]
+                + [[self.time_param(row[i + 1]) for row in rows] for i in range(len(columns))])
 
     def id_list(self, ids: list[int]) -> tuple[str, list]:
         """A subquery of the integer ``ids``, bound as one parameter."""

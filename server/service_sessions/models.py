@@ -117,6 +117,9 @@ class PairingDue(db.Model):
     person_id: Mapped[int] = mapped_column()
     #: effective_at of the earliest event added for the person.
     since_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: effective_at of the latest; NULL: re-pair to the end of their history
+    #: (rows queued before this column existed).
+    until_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The device whose push queued this; its last batch releases what it held.
     device_id: Mapped[int | None] = mapped_column(index=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -39,7 +39,7 @@ from server.db_types import utcnow
 from server.extensions import db
 from server.service_sessions.models import PairingDue
 from server.service_sessions.recompute import (PEOPLE_PER_STATEMENT, PERSON_LOCK_SPACE,
-                                               recompute_people)
+                                               Touched, recompute_people)
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,11 @@ _ROWS_LOOKED_AT_PER_PERSON = 10
 WAKE_CHANNEL = "pairing_ready"
 
 
-def enqueue(earliest: dict[int, tuple[datetime, str]], device_id: int | None,
+def enqueue(touched: dict[int, Touched], device_id: int | None,
             received_at: datetime, more_to_come: bool) -> None:
     """Queue the people whose events were just stored, in the caller's transaction.
 
-    :param earliest: person id to the ``(effective_at, event_id)`` of the
-        earliest event added for them.
+    :param touched: person id to when the events added for them lie.
     :param more_to_come: the device reports more queued scans than this
         batch held; its rows wait for its last batch, at most ``PAIRING_HOLD_S``.
     """
@@ -85,14 +84,14 @@ def enqueue(earliest: dict[int, tuple[datetime, str]], device_id: int | None,
         # sweeper for each took four devices pushing at once from 3,600-5,300
         # to 2,000-2,400 events/s (docs/benchmarks.md).
         connection.exec_driver_sql(f"NOTIFY {WAKE_CHANNEL}")
-    if not earliest:
+    if not touched:
         return
     hold = current_app.config["PAIRING_HOLD_S"] if more_to_come else 0
     ready_at = received_at + timedelta(seconds=hold)
     write_rows(connection, PairingDue.__table__, [
-        {"person_id": person_id, "since_at": at, "device_id": device_id,
+        {"person_id": person_id, "since_at": since, "until_at": until, "device_id": device_id,
          "queued_at": received_at, "ready_at": ready_at}
-        for person_id, (at, _) in sorted(earliest.items())])
+        for person_id, (since, until) in sorted(touched.items())])
 
 
 #: A ``ready_at`` bound that every row meets.
@@ -120,18 +119,19 @@ def drain(budget_s: float = 20.0, include_held: bool = False) -> int:
             return paired
 
 
-def _claim(now: datetime) -> dict[int, tuple[datetime, str]]:
+def _claim(now: datetime) -> dict[int, Touched]:
     """Delete the ready rows of some people in this transaction (all their
     rows, so a backlog's batches coalesce): up to CLAIM_PEOPLE people on
-    PostgreSQL, those of the first SQLITE_CLAIM_ROWS rows on SQLite. Per
-    person the earliest time they name. People another drain holds are
-    skipped, never waited for (that drain pairs them)."""
+    PostgreSQL, those of the first SQLITE_CLAIM_ROWS rows on SQLite. People another drain holds are
+    skipped, never waited for (that drain pairs them). Per person the
+    earliest and the latest time its rows name (None, to the end, if one
+    row names none)."""
     raw = RawSql(db.session.connection())
     if raw.sqlite:
         # One writer at a time: the session's transaction began IMMEDIATE.
         sql = ("DELETE FROM pairing_due WHERE ready_at <= ? AND person_id IN ("
                "SELECT person_id FROM pairing_due WHERE ready_at <= ? "
-               "ORDER BY ready_at, id LIMIT ?) RETURNING person_id, since_at")
+               "ORDER BY ready_at, id LIMIT ?) RETURNING person_id, since_at, until_at")
         at = raw.time_param(now)
         params = [at, at, SQLITE_CLAIM_ROWS]
     else:
@@ -148,16 +148,20 @@ def _claim(now: datetime) -> dict[int, tuple[datetime, str]]:
                "WHERE pg_try_advisory_xact_lock(%s, person_id) LIMIT %s) "
                "DELETE FROM pairing_due AS due USING people "
                "WHERE due.person_id = people.person_id AND due.ready_at <= %s "
-               "RETURNING due.person_id, due.since_at")
+               "RETURNING due.person_id, due.since_at, due.until_at")
         at = raw.time_param(now)
         params = [at, CLAIM_PEOPLE * _ROWS_LOOKED_AT_PER_PERSON, PERSON_LOCK_SPACE,
                   CLAIM_PEOPLE, at]
-    earliest: dict[int, tuple[datetime, str]] = {}
-    for person_id, since_at in raw.fetch(sql, params):
-        since_at = read_time(since_at)
-        if person_id not in earliest or since_at < earliest[person_id][0]:
-            earliest[person_id] = (since_at, "")
-    return earliest
+    touched: dict[int, Touched] = {}
+    for person_id, since_at, until_at in raw.fetch(sql, params):
+        since_at, until_at = read_time(since_at), read_time(until_at)
+        if person_id in touched:
+            before = touched[person_id]
+            since_at = min(since_at, before.since)
+            until_at = (None if until_at is None or before.until is None
+                        else max(until_at, before.until))
+        touched[person_id] = Touched(since_at, until_at)
+    return touched
 
 
 def drain_after_response(app: Flask) -> None:

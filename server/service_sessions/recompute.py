@@ -8,7 +8,7 @@ gives the same sessions as re-pairing everything.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from collections import namedtuple
 from functools import lru_cache
 from typing import NamedTuple
@@ -24,7 +24,7 @@ from server.extensions import db
 from server.people.models import Person
 from server.service_sessions.models import Review, ServiceSession
 from server.service_sessions.status import judge
-from sync.pairing import EventRecord, PairingRules, pair_events
+from sync.pairing import EventRecord, PairingRules, Session, pair_events
 from sync.timeutil import local_date
 
 #: A check-in this long before an activity's planned start counts as attending it.
@@ -37,20 +37,26 @@ def pairing_rules() -> PairingRules:
                         max_length=timedelta(seconds=config["MAX_SESSION_S"]))
 
 
-def recompute_people(earliest: dict[int, tuple[datetime, str]]) -> None:
-    """Re-pair each person from the session before their earliest new event.
+class Touched(NamedTuple):
+    """When the events added for a person lie: re-pairing must cover them."""
+    since: datetime
+    #: The latest of them; None: re-pair to the end of the person's history.
+    until: datetime | None
+
+
+def recompute_people(touched: dict[int, Touched]) -> None:
+    """Re-pair each person from the session before their earliest new event
+    up to where the new pairing meets the stored one again.
 
     Set-based: a fixed handful of statements per batch, whatever the number
-    of people, each reading only the tail of each person's history.
-
-    :param earliest: person id to the ``(effective_at, event_id)`` of the
-        earliest event that was added for them.
+    of people, each reading only the part of each person's history that
+    the new events can change.
     """
-    person_ids = sorted(earliest)
+    person_ids = sorted(touched)
     _lock_people(person_ids)
     for start in range(0, len(person_ids), PEOPLE_PER_STATEMENT):
-        chunk = {p: earliest[p][0] for p in person_ids[start:start + PEOPLE_PER_STATEMENT]}
-        _recompute_chunk(_restart_points(chunk), pairing_rules())
+        chunk = {p: touched[p] for p in person_ids[start:start + PEOPLE_PER_STATEMENT]}
+        _recompute_chunk(_windows(chunk), pairing_rules())
 
 
 def _lock_people(person_ids: list[int]) -> None:
@@ -72,37 +78,63 @@ PERSON_LOCK_SPACE = 7301
 #: People per compound statement (SQLite allows 500 terms in a UNION ALL).
 PEOPLE_PER_STATEMENT = 200
 
+#: The upper bound of a window that runs to the end of a person's history.
+_END = datetime(9999, 12, 31, tzinfo=timezone.utc)
 
-def _restart_points(earliest_at: dict[int, datetime]) -> dict[int, datetime]:
-    """Per person: the first event time of the latest session that starts
-    before their earliest new event, or that event's time if none does.
 
-    Starting there (including every event at that instant) re-pairs a
-    superset of what changed, which is always correct. One statement of
-    indexed look-ups (``person_id, key_at``), one per person; driver-level
-    SQL because building it as hundreds of expression objects cost more
-    than running it.
+class _Window(NamedTuple):
+    """The part of a person's history to re-pair: from ``start`` (a stored
+    session's first event time, or the earliest new event's) to ``stop``
+    (the first stored session after the new events, or ``_END``)."""
+    start: datetime
+    stop: datetime
+    #: ``start`` is a stored session's: events at that instant ordered
+    #: before the first session there belong to the session before.
+    start_is_a_session: bool
+
+
+def _windows(touched: dict[int, Touched]) -> dict[int, _Window]:
+    """Per person, where re-pairing starts and where it may stop.
+
+    Start: the latest session that starts before their earliest new event
+    (its first event, in pairing's ``(effective_at, id)`` order), or that
+    event's time if none does. Pairing is a left-to-right state machine
+    whose state resets at each session's first event, so starting there
+    re-pairs a superset of what changed.
+
+    Stop: the first stored session that starts after the latest new event.
+    If the new pairing starts a session with that same event, everything
+    from there on is as stored (``_cut_where_pairings_meet``); a device
+    that uploads last week's scans then re-pairs a day of each person's
+    history, not the week since. One statement of indexed look-ups
+    (``person_id, key_at``), two per person; driver-level SQL because
+    building it as hundreds of expression objects cost more than running it.
     """
     raw = RawSql(db.session.connection())
-    people = list(earliest_at.items())
-    source, params = raw.person_times(people)
+    people = [(p, t.since, t.until or _END) for p, t in touched.items()]
+    source, params = raw.person_times(people, ("t", "u"))
     sql = ("SELECT (SELECT s.key_at FROM service_session s WHERE s.person_id = w.pid "
-           f"AND s.key_at < w.t ORDER BY s.key_at DESC LIMIT 1) FROM {source} ORDER BY w.n")
-    anchors = [row[0] for row in raw.fetch(sql, params)]
-    return {person_id: read_time(anchor) if anchor is not None else at
-            for (person_id, at), anchor in zip(people, anchors)}
+           "AND s.key_at < w.t ORDER BY s.key_at DESC LIMIT 1), "
+           "(SELECT s.key_at FROM service_session s WHERE s.person_id = w.pid "
+           f"AND s.key_at > w.u ORDER BY s.key_at LIMIT 1) FROM {source} ORDER BY w.n")
+    return {person_id: _Window(read_time(start) if start is not None else since,
+                               read_time(stop) if stop is not None else _END,
+                               start is not None)
+            for (person_id, since, _), (start, stop) in zip(people, raw.fetch(sql, params))}
 
 
-def _tails(table: str, time_column: str, restart: dict[int, datetime], columns: dict):
-    """Rows of ``table`` for each person from their restart point on, as one
-    UNION ALL of indexed range scans; values converted as ``columns`` says
-    (``"time"``, ``"date"`` or None for as-is)."""
+def _tails(table: str, time_column: str, windows: dict[int, _Window], columns: dict):
+    """Rows of ``table`` for each person within their window (both ends
+    included), as one UNION ALL of indexed range scans; values converted as
+    ``columns`` says (``"time"``, ``"date"`` or None for as-is)."""
     raw = RawSql(db.session.connection())
-    source, params = raw.person_times(list(restart.items()))
+    source, params = raw.person_times([(p, w.start, w.stop) for p, w in windows.items()],
+                                      ("t", "hi"))
     select_list = ", ".join(f"x.{name}" for name in columns)
     if raw.sqlite:
         sql = (f"SELECT {select_list} FROM {source} JOIN {table} x "
-               f"ON x.person_id = w.pid AND x.{time_column} >= w.t")
+               f"ON x.person_id = w.pid AND x.{time_column} >= w.t "
+               f"AND x.{time_column} <= w.hi")
     else:
         # One index range per person: a LATERAL subquery that OFFSET 0 keeps
         # from being flattened. As a plain join PostgreSQL guessed that a
@@ -111,7 +143,7 @@ def _tails(table: str, time_column: str, restart: dict[int, datetime], columns: 
         # people over 200k events; docs/benchmarks.md).
         sql = (f"SELECT {select_list} FROM {source} CROSS JOIN LATERAL "
                f"(SELECT * FROM {table} y WHERE y.person_id = w.pid "
-               f"AND y.{time_column} >= w.t OFFSET 0) AS x")
+               f"AND y.{time_column} >= w.t AND y.{time_column} <= w.hi OFFSET 0) AS x")
     row_type = _row_type(tuple(columns))
     converted = [(i, read_time if kind == "time" else read_date)
                  for i, kind in enumerate(columns.values()) if kind]
@@ -130,15 +162,82 @@ def _row_type(names: tuple[str, ...]):
     return namedtuple("Row", names)
 
 
-def _recompute_chunk(restart: dict[int, datetime], rules: PairingRules) -> None:
-    events: dict[int, list[EventRecord]] = {p: [] for p in restart}
-    for r in _tails("checkin_event", "effective_at", restart, _EVENT_COLUMNS):
+def _pair_windows(windows: dict[int, _Window], rules: PairingRules):
+    """Pair each person's events within their window.
+
+    Returns the derived sessions per person and the stored session rows
+    they replace: for a window with a stop, those before the point where
+    the pairings meet. A person whose pairings do not meet there is paired
+    again to the end of their history.
+    """
+    events: dict[int, list[EventRecord]] = {p: [] for p in windows}
+    for r in _tails("checkin_event", "effective_at", windows, _EVENT_COLUMNS):
         events[r.person_id].append(EventRecord(
             id=r.event_id, type=r.type, station=r.station_id, effective_at=r.effective_at,
             flags=frozenset(f for f in r.flags.split(",") if f), activity=r.activity_id))
-    derived = {p: pair_events(evs, rules) for p, evs in events.items()}
+    stored_by_person: dict[int, list] = {p: [] for p in windows}
+    for r in _tails("service_session", "key_at", windows, _STORED_COLUMNS):
+        stored_by_person[r.person_id].append(r)
 
-    memberships = _memberships(list(restart))
+    derived: dict[int, list[Session]] = {}
+    replaced = []
+    to_the_end: dict[int, _Window] = {}
+    for person_id, window in windows.items():
+        mine, stored = events[person_id], stored_by_person[person_id]
+        if window.start_is_a_session:
+            mine, stored = _from_first_session_at_start(mine, stored, window.start)
+        sessions = pair_events(mine, rules)
+        if window.stop != _END:
+            cut = _cut_where_pairings_meet(sessions, stored, window.stop)
+            if cut is None:
+                to_the_end[person_id] = window._replace(stop=_END)
+                continue
+            sessions, stored = cut
+        derived[person_id] = sessions
+        replaced.extend(stored)
+    if to_the_end:
+        more_derived, more_replaced = _pair_windows(to_the_end, rules)
+        derived.update(more_derived)
+        replaced.extend(more_replaced)
+    return derived, replaced
+
+
+def _from_first_session_at_start(events: list[EventRecord], stored: list, start: datetime):
+    """The events and stored rows from the first stored session at ``start``
+    on, in pairing's order. A scan at that same instant that sorts before
+    that session's first event belongs to the session before (a check-out
+    at 10:00 closing it, beside a check-in at 10:00 opening the next);
+    paired from here it would stand alone as an orphan."""
+    first = (start, min(r.key_event_id for r in stored if r.key_at == start))
+    return ([e for e in events if (e.effective_at, e.id) >= first],
+            [r for r in stored if (r.key_at, r.key_event_id) >= first])
+
+
+def _cut_where_pairings_meet(sessions: list[Session], stored: list, stop: datetime):
+    """The derived sessions and stored rows before the first stored session
+    at ``stop``, if the new pairing starts a session with that session's
+    first event too; else None.
+
+    A session's first event resets pairing's state, so from that event on
+    both pairings are the pairing of the same later events: equal. (Later
+    events whose own re-pairing is still queued get it when their row is
+    drained, as before.) The session at the stop is itself left out: its
+    events past the stop were not read.
+    """
+    first_at_stop = min((r.key_event_id for r in stored if r.key_at == stop), default=None)
+    if first_at_stop is None:
+        return None  # the stop session went away since the look-up
+    for position, session in enumerate(sessions):
+        if session.key_event_id == first_at_stop:
+            cut = (stop, first_at_stop)
+            return (sessions[:position],
+                    [r for r in stored if (r.key_at, r.key_event_id) < cut])
+    return None
+
+
+def _recompute_chunk(windows: dict[int, _Window], rules: PairingRules) -> None:
+    derived, replaced = _pair_windows(windows, rules)
+    memberships = _memberships(list(windows))
     new_rows = {}
     all_sessions = [s for sessions in derived.values() for s in sessions]
     reviews = _latest_reviews([s.key_event_id for s in all_sessions])
@@ -148,8 +247,7 @@ def _recompute_chunk(restart: dict[int, datetime], rules: PairingRules) -> None:
                                  inferred):
             new_rows[row["key_event_id"]] = row
 
-    stored = {r.key_event_id: r for r in _tails(
-        "service_session", "key_at", restart, _STORED_COLUMNS)}
+    stored = {r.key_event_id: r for r in replaced}
     vanished = [stored[k].id for k in stored if k not in new_rows]
     added = [row for k, row in new_rows.items() if k not in stored]
     changed = [{"_id": stored[k].id, **row} for k, row in new_rows.items()
@@ -183,6 +281,7 @@ def _kinds(names) -> dict:
             for n in names}
 
 
+#: ``key_event_id`` and ``key_at`` first: _cut_where_pairings_meet reads them.
 _STORED_COLUMNS = _kinds(("id", "key_event_id", *_COMPARED))
 _EVENT_COLUMNS = _kinds(("person_id", "event_id", "type", "station_id", "effective_at", "flags",
                          "activity_id"))

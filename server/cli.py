@@ -69,13 +69,19 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Imported {result['created']} {kind}.")
 
     @app.cli.command("pairing")
-    @click.argument("action", type=click.Choice(["status", "drain"]))
+    @click.argument("action", type=click.Choice(["status", "drain", "requeue-all"]))
     @click.option("--held", is_flag=True,
                   help="Also pair what waits for the rest of a device's backlog.")
     def pairing_command(action, held):
-        """Show or pair the people whose sessions wait to be re-paired."""
+        """Show or pair the people whose sessions wait to be re-paired;
+        requeue-all queues everyone for a re-pairing of all their history
+        (after an upgrade that fixed pairing) and pairs it."""
         from server.service_sessions import pairing_queue
-        if action == "drain":
+        if action == "requeue-all":
+            people = pairing_queue.requeue_everyone()
+            db.session.commit()
+            click.echo(f"Queued {people} people for a full re-pairing.")
+        if action in ("drain", "requeue-all"):
             people = pairing_queue.drain(budget_s=float("inf"), include_held=held)
             click.echo(f"Paired {people} people.")
         waiting = pairing_queue.backlog()

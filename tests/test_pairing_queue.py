@@ -204,3 +204,34 @@ def test_rows_queued_before_until_at_existed_re_pair_to_the_end(app, client, mak
     pairing_queue.drain(include_held=True)
     assert _stored_sessions() == _full_pairing()
     assert _flags_of(tampered) != "tampered"
+
+
+def test_requeue_all_repairs_sessions_an_older_pairing_left_wrong(app, client, make_device):
+    """After an upgrade that fixed pairing, ``flask pairing requeue-all``
+    re-pairs everyone's whole history: here a stale orphan check-out such
+    as the tie bug fixed in commit 33e0e60 left, and a session it altered."""
+    _, token = make_device()
+    first_in, tie = recent(5), recent(4)
+    checkout = scan("P-BA-1", "check_out", tie)
+    push(client, token, batch([scan("P-BA-1", "check_in", first_in), checkout,
+                               scan("P-BA-2", "check_in", recent(3)),
+                               scan("P-BA-2", "check_out", recent(2))]))
+    right = _stored_sessions()
+    paired = db.session.scalars(select(ServiceSession)).all()
+    template = paired[0]
+    db.session.add(ServiceSession(
+        key_event_id=checkout["id"], person_id=template.person_id,
+        station_id=template.station_id, key_at=template.derived_end_at,
+        checkout_event_id=checkout["id"], derived_status="orphan_checkout",
+        derived_end_at=template.derived_end_at, status="orphan_checkout",
+        end_at=template.derived_end_at, local_date=template.local_date,
+        branch_id=template.branch_id))
+    paired[1].derived_status = "open"
+    db.session.commit()
+    assert _stored_sessions() != right
+
+    result = app.test_cli_runner().invoke(args=["pairing", "requeue-all"])
+    assert result.exit_code == 0, result.output
+    assert "Queued 2 people" in result.output
+    assert "Waiting: 0 rows" in result.output
+    assert _stored_sessions() == right == _full_pairing()

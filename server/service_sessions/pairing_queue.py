@@ -32,10 +32,11 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, literal, select, update
 
+from server.checkins.models import CheckinEvent
 from server.common.rawsql import RawSql, read_time, write_rows
-from server.db_types import utcnow
+from server.db_types import UTCDateTime, utcnow
 from server.extensions import db
 from server.service_sessions.models import PairingDue
 from server.service_sessions.recompute import (PEOPLE_PER_STATEMENT, PERSON_LOCK_SPACE,
@@ -175,6 +176,22 @@ def drain_after_response(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - logged; the rows stay due
             db.session.rollback()
             log.exception("pairing after the answer failed; the people stay queued")
+
+
+def requeue_everyone() -> int:
+    """Queue every person with events for a re-pairing of their whole history,
+    in the caller's transaction; returns how many. For repairing sessions
+    written by an older pairing (a fixed bug), not for daily use: the
+    drains then re-pair all history, a claim at a time."""
+    now = utcnow()
+    queued = db.session.execute(insert(PairingDue).from_select(
+        ["person_id", "since_at", "queued_at", "ready_at"],
+        select(CheckinEvent.person_id, func.min(CheckinEvent.effective_at),
+               literal(now, UTCDateTime()), literal(now, UTCDateTime()))
+        .group_by(CheckinEvent.person_id)).returning(PairingDue.id))
+    # Counted from RETURNING: rowcount of this INSERT ... SELECT came back -1
+    # through SQLAlchemy on PostgreSQL.
+    return len(queued.all())
 
 
 def backlog() -> dict:

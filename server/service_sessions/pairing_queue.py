@@ -123,10 +123,10 @@ def drain(budget_s: float = 20.0, include_held: bool = False) -> int:
 def _claim(now: datetime) -> dict[int, Touched]:
     """Delete the ready rows of some people in this transaction (all their
     rows, so a backlog's batches coalesce): up to CLAIM_PEOPLE people on
-    PostgreSQL, those of the first SQLITE_CLAIM_ROWS rows on SQLite. People another drain holds are
-    skipped, never waited for (that drain pairs them). Per person the
-    earliest and the latest time its rows name (None, to the end, if one
-    row names none)."""
+    PostgreSQL, those of the first SQLITE_CLAIM_ROWS rows on SQLite. People
+    another drain holds are skipped, never waited for (that drain pairs
+    them). Per person the earliest and the latest time its rows name (None,
+    to the end, if one row names none)."""
     raw = RawSql(db.session.connection())
     if raw.sqlite:
         # One writer at a time: the session's transaction began IMMEDIATE.

@@ -1,10 +1,11 @@
 """Keeping stored sessions equal to the pairing of stored events.
 
 After a push only the affected people are re-paired, and only from the
-session before the earliest new event onward, so a batch costs what it
-touches, not what history holds. Pairing is a left-to-right state machine
-whose state resets at each session's first event, so re-pairing from there
-gives the same sessions as re-pairing everything.
+session before the earliest new event up to where the new pairing meets the
+stored one after the latest, so a batch costs what it touches, not what
+history holds before or after it. Pairing is a left-to-right state machine
+whose state resets at each session's first event, so re-pairing between two
+such events gives the same sessions as re-pairing everything.
 """
 from __future__ import annotations
 
@@ -281,7 +282,6 @@ def _kinds(names) -> dict:
             for n in names}
 
 
-#: ``key_event_id`` and ``key_at`` first: _cut_where_pairings_meet reads them.
 _STORED_COLUMNS = _kinds(("id", "key_event_id", *_COMPARED))
 _EVENT_COLUMNS = _kinds(("person_id", "event_id", "type", "station_id", "effective_at", "flags",
                          "activity_id"))

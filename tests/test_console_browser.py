@@ -23,7 +23,9 @@ def _user(username, role, scope):
 
 def _sign_in(context, server, username):
     page = context.new_page()
-    page.goto(server.url + "/console/sign-in")
+    # From the bare address, as a secretary would type it: it leads to sign-in.
+    page.goto(server.url + "/")
+    page.wait_for_url(re.compile(r".*/console/sign-in.*"))
     page.fill("#username", username)
     page.fill("#password", "password-1234")
     with page.expect_navigation():

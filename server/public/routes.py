@@ -3,12 +3,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, render_template, request, send_from_directory
+from flask import (Blueprint, current_app, redirect, render_template, request,
+                   send_from_directory, url_for)
 
 from server.common.lookup import CODE_PATTERN
 from server.public.services import UNKNOWN, CodeCheck, check_scanned_code
 
 blp = Blueprint("public", __name__)
+
+
+@blp.get("/")
+def root():
+    """Whoever opens the server's address gets the console (or its sign-in),
+    not a 404: phones arrive through their station's code, not here."""
+    return redirect(url_for("console.home"))
 
 
 @blp.get("/q/<station_code>")

@@ -20,8 +20,11 @@ For each database, in one run:
    does); timed to the last answer ("uploaded") and to the moment the last
    session is paired ("paired": the full pipeline of validation,
    de-duplication, storage, flags and pairing). The rate is of the latter;
-3. parallel: four devices push another ``--events`` events at once, with
-   no backlog report (each batch paired as it comes), timed to "paired".
+3. parallel: four other devices push another ``--events`` events at once,
+   a quarter each from a client of its own (until session 8 the four
+   clients shared the backlog device's token, so their pushes queued on
+   that device's row lock), with no backlog report (each batch paired as
+   it comes), timed to "paired".
 Latency is per batch, measured by the client.
 
 With --history N, the fresh database first gets N events of history for
@@ -31,8 +34,8 @@ when each person already has hundreds of sessions (the question behind
 partitioning the event table by month).
 
 With --database-url, the run goes into that existing database instead of a
-fresh one: a device is enrolled for 20 of its stations and --people of its
-people, at random. Pointed at the city dataset of scripts/generate_city.py
+fresh one: the devices are enrolled for 20 of its stations and --people of
+its people, at random. Pointed at the city dataset of scripts/generate_city.py
 (two years, 20 million sessions) this measures what history costs a push.
 """
 from __future__ import annotations
@@ -57,6 +60,10 @@ from benchlib import (BENCH_CONFIG, attach_device, build_world,  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 
 BUSINESS_OFFSET = timezone(timedelta(hours=8))
+
+
+#: Devices that push at once after the backlog, each from its own client.
+PARALLEL_DEVICES = 4
 
 
 def make_events(people: list[str], stations: list[str], count: int, rng: random.Random,
@@ -269,14 +276,19 @@ def _existing(url: str):
 def run(backend: str, args) -> None:
     rng = random.Random(42)
     with (_existing(args.database_url) if args.database_url else database(backend)) as url:
-        world = (attach_device(url, args.people) if args.database_url
-                 else build_world(url, args.people, stations=20))
+        # One device for the backlog, one per client pushing at once.
+        devices = 1 + PARALLEL_DEVICES
+        world = (attach_device(url, args.people, devices=devices) if args.database_url
+                 else build_world(url, args.people, stations=20, devices=devices))
         if args.history:
             seconds = write_history(url, world, args.history, rng)
             print(f"history: {args.history:,} events written and paired in {seconds:.0f} s")
         backlog_events = make_events(world["people"], world["stations"], args.events, rng)
-        parallel_events = make_events(world["people"], world["stations"], args.events, rng,
-                                      start_seq=args.events + 1)
+        # Each device's own scans, in its own seq order, a quarter each.
+        per_device = [make_events(world["people"], world["stations"],
+                                  args.events // PARALLEL_DEVICES, rng)
+                      for _ in range(PARALLEL_DEVICES)]
+        parallel_events = [event for events in per_device for event in events]
         raw_before = {per_row: raw_insert_rate(url, backlog_events, args.batch, per_row)
                       for per_row in (False, True)}
         server = LiveServer(url, workers=2, PUSH_RATE_LIMIT="1000000 per minute",
@@ -292,11 +304,14 @@ def run(backend: str, args) -> None:
             backlog_s = time.perf_counter() - started
             cpu = cpu_seconds_by_program(since=cpu_before)
 
-            parallel = batches_of(parallel_events, args.batch)
+            # Round robin: at any moment each client sends its own device's batch.
+            bodies_by_device = [batches_of(events, args.batch) for events in per_device]
+            parallel = [(token, body) for round_ in zip(*bodies_by_device)
+                        for token, body in zip(world["tokens"][1:], round_)]
             started = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=4) as pool:
+            with ThreadPoolExecutor(max_workers=PARALLEL_DEVICES) as pool:
                 parallel_latencies = list(pool.map(
-                    lambda body: post(server.url, world["token"], body), parallel))
+                    lambda push: post(server.url, *push), parallel))
             wait_until_paired(url)
             parallel_s = time.perf_counter() - started
         finally:
@@ -322,7 +337,7 @@ def run(backend: str, args) -> None:
         print("  CPU seconds while it ran: " + ", ".join(
             f"{program} {seconds:.2f}" for program, seconds in sorted(cpu.items())))
     prate = args.events / parallel_s
-    print(f"push, 4 clients at once        : {prate:9,.0f} events/s  "
+    print(f"push, {PARALLEL_DEVICES} devices at once       : {prate:9,.0f} events/s  "
           f"({prate / raw_rate[True]:.2f} x the loop, {prate / raw_rate[False]:.2f} x "
           "executemany)  p50 "
           f"{statistics.median(parallel_latencies) * 1000:.0f} ms  "

@@ -67,12 +67,12 @@ def _migrate(url: str) -> None:
         db.engine.dispose()
 
 
-def build_world(url: str, people: int, stations: int = 1) -> dict:
-    """A district with one branch per 100 people, ``stations`` stations and an
-    enrolled device covering them; returns codes and the device token."""
+def build_world(url: str, people: int, stations: int = 1, devices: int = 1) -> dict:
+    """A district with one branch per 100 people, ``stations`` stations and
+    ``devices`` enrolled devices covering them; returns codes and the
+    devices' tokens (``token``: the first one's)."""
     from server.auth.principal import Principal
     from server.auth.services import create_user
-    from server.devices.services import create_device, enrol_device
     from server.org.services import create_area, create_organisation
     from server.people.services import create_person
     from server.stations.services import create_station
@@ -98,16 +98,28 @@ def build_world(url: str, people: int, stations: int = 1) -> dict:
         for n, code in enumerate(person_codes):
             create_person(root, {"code": code, "name": f"志愿者{n}", "kind": "volunteer",
                                  "branch": f"ZB{n // 100}", "branch_since": date(2025, 1, 1)})
-        _, enrolment = create_device(root, {"code": "BENCH-TAB", "name": "bench",
-                                            "stations": station_codes, "organisations": []})
-        _, token = enrol_device(enrolment, "bench")
+        tokens = _enrol_devices(root, "BENCH-TAB", station_codes, devices)
         db.session.commit()
         db.engine.dispose()
-    return {"people": person_codes, "stations": station_codes, "token": token}
+    return {"people": person_codes, "stations": station_codes, "token": tokens[0],
+            "tokens": tokens}
 
 
-def attach_device(url: str, people: int, stations: int = 20, seed: int = 1) -> dict:
-    """An enrolled device in an existing dataset (scripts/generate_city.py):
+def _enrol_devices(principal, code: str, station_codes: list[str], count: int) -> list[str]:
+    """``count`` enrolled devices covering the stations; their bearer tokens."""
+    from server.devices.services import create_device, enrol_device
+    tokens = []
+    for n in range(count):
+        _, enrolment = create_device(principal, {
+            "code": code if n == 0 else f"{code}-{n + 1}", "name": "bench",
+            "stations": station_codes, "organisations": []})
+        tokens.append(enrol_device(enrolment, "bench")[1])
+    return tokens
+
+
+def attach_device(url: str, people: int, stations: int = 20, seed: int = 1,
+                  devices: int = 1) -> dict:
+    """Enrolled devices in an existing dataset (scripts/generate_city.py):
     ``stations`` of its stations and ``people`` of its people, at random;
     returns the same shape as ``build_world``."""
     import random
@@ -117,7 +129,6 @@ def attach_device(url: str, people: int, stations: int = 20, seed: int = 1) -> d
 
     from server.auth.principal import Principal
     from server.auth.services import create_user
-    from server.devices.services import create_device, enrol_device
     from server.people.models import Person
     from server.stations.models import Station
 
@@ -134,13 +145,11 @@ def attach_device(url: str, people: int, stations: int = 20, seed: int = 1) -> d
         person_codes = list(db.session.scalars(select(Person.code).where(Person.id.in_(chosen))))
         station_codes = list(db.session.scalars(select(Station.code).order_by(Station.id)
                                                 .limit(stations)))
-        _, enrolment = create_device(Principal.of(admin), {
-            "code": f"BENCH-{tag}", "name": "bench", "stations": station_codes,
-            "organisations": []})
-        _, token = enrol_device(enrolment, "bench")
+        tokens = _enrol_devices(Principal.of(admin), f"BENCH-{tag}", station_codes, devices)
         db.session.commit()
         db.engine.dispose()
-    return {"people": person_codes, "stations": station_codes, "token": token}
+    return {"people": person_codes, "stations": station_codes, "token": tokens[0],
+            "tokens": tokens}
 
 
 def cpu_seconds_by_program(since: dict | None = None) -> dict[str, float]:

@@ -336,7 +336,7 @@ def run(backend: str, args) -> None:
     if cpu:
         print("  CPU seconds while it ran: " + ", ".join(
             f"{program} {seconds:.2f}" for program, seconds in sorted(cpu.items())))
-    prate = args.events / parallel_s
+    prate = len(parallel_events) / parallel_s
     print(f"push, {PARALLEL_DEVICES} devices at once       : {prate:9,.0f} events/s  "
           f"({prate / raw_rate[True]:.2f} x the loop, {prate / raw_rate[False]:.2f} x "
           "executemany)  p50 "

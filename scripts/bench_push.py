@@ -66,10 +66,10 @@ BUSINESS_OFFSET = timezone(timedelta(hours=8))
 PARALLEL_DEVICES = 4
 
 
-def make_events(people: list[str], stations: list[str], count: int, rng: random.Random,
-                start_seq: int = 1) -> list[dict]:
+def make_events(people: list[str], stations: list[str], count: int,
+                rng: random.Random) -> list[dict]:
     """Check-in/check-out pairs over the last two weeks, queued in time order
-    as a device records them."""
+    as a device records them, seq from 1 as a fresh device numbers them."""
     pairs = []
     now = datetime.now(timezone.utc)
     while len(pairs) < count:
@@ -80,7 +80,7 @@ def make_events(people: list[str], stations: list[str], count: int, rng: random.
         pairs.append((begins + timedelta(minutes=rng.choice((60, 90, 120))), "check_out",
                       person, station))
     pairs.sort()
-    return [{"id": str(uuid.uuid4()), "seq": start_seq + n, "type": kind, "person": person,
+    return [{"id": str(uuid.uuid4()), "seq": 1 + n, "type": kind, "person": person,
              "station": station,
              "occurred_at": at.astimezone(BUSINESS_OFFSET).isoformat(timespec="seconds")}
             for n, (at, kind, person, station) in enumerate(pairs[:count])]

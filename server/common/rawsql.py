@@ -36,16 +36,18 @@ class RawSql:
         and one time per column (n = position), bound as one parameter per
         column or one in all, whatever their number: a JSON array on SQLite,
         arrays on PostgreSQL. The statement text stays the same, so drivers
-        reuse their prepared statement."""
+        reuse their prepared statement. A time shared by many rows (such as
+        an open window's end) is converted once."""
+        convert = _once_per_time(self, {})
         if self.sqlite:
             import json
             picked = ", ".join(f"value ->> {i + 1} AS {name}" for i, name in enumerate(columns))
             return (f"(SELECT value ->> 0 AS pid, {picked}, key AS n FROM json_each(?)) AS w",
-                    [json.dumps([[p, *map(self.time_param, times)] for p, *times in rows])])
+                    [json.dumps([[p, *map(convert, times)] for p, *times in rows])])
         arrays = ", ".join(["%s::int[]"] + ["%s::timestamp[]"] * len(columns))
         return (f"unnest({arrays}) WITH ORDINALITY AS w(pid, {', '.join(columns)}, n)",
                 [[row[0] for row in rows]]
-                + [[self.time_param(row[i + 1]) for row in rows] for i in range(len(columns))])
+                + [[convert(row[i + 1]) for row in rows] for i in range(len(columns))])
 
     def id_list(self, ids: list[int]) -> tuple[str, list]:
         """A subquery of the integer ``ids``, bound as one parameter."""
@@ -256,17 +258,23 @@ def _converter(raw: RawSql, type_, times: dict):
 
     from server.db_types import UTCDateTime
     if isinstance(type_, UTCDateTime):
-        def convert_time(value, missing=_MISSING, known=times.get):
-            stored = known(id(value), missing)
-            if stored is missing:
-                stored = times[id(value)] = None if value is None else raw.time_param(value)
-            return stored
-        return convert_time
+        return _once_per_time(raw, times)
     if isinstance(type_, Date) and raw.sqlite:
         return lambda v: None if v is None else v.isoformat()
     if isinstance(type_, Boolean) and raw.sqlite:
         return lambda v: None if v is None else int(v)
     return None
+
+
+def _once_per_time(raw: RawSql, times: dict):
+    """``raw.time_param`` that converts each time object once, remembered in
+    ``times`` by id(): valid while the caller holds the objects."""
+    def convert_time(value, missing=_MISSING, known=times.get):
+        stored = known(id(value), missing)
+        if stored is missing:
+            stored = times[id(value)] = None if value is None else raw.time_param(value)
+        return stored
+    return convert_time
 
 
 _MISSING = object()

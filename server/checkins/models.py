@@ -13,6 +13,10 @@ from server.db_types import Int64, UTCDateTime, utcnow
 from server.extensions import db
 
 QUARANTINE_STATUSES = ("waiting", "conflict", "resolved", "dismissed")
+#: Why a scan cannot count: the codes of docs/sync-protocol.md, "Quarantine codes".
+QUARANTINE_REASONS = ("malformed", "unknown_person", "unknown_station", "unknown_activity",
+                      "bad_qr", "unknown_key", "bad_signature", "station_mismatch",
+                      "out_of_scope", "time_out_of_range", "id_reused")
 
 
 class CheckinEvent(db.Model):

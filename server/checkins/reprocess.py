@@ -10,6 +10,7 @@ import json
 
 from sqlalchemy import select
 
+from server.audit.services import record_audit
 from server.checkins.event_store import insert_events
 from server.checkins.models import CheckinEvent, QuarantinedEvent
 from server.checkins.resolve import load_context, resolve_event
@@ -18,6 +19,15 @@ from server.errors import AppError
 from server.extensions import db
 from server.service_sessions.recompute import Touched, recompute_people
 from sync.protocol import EventRejected, canonical_json, hash_text, parse_event
+
+
+def listing(status: str, reason: str | None = None):
+    """The quarantine as administrators list it: entries of ``status`` (and
+    ``reason``), oldest first, as a SELECT to page through."""
+    query = select(QuarantinedEvent).where(QuarantinedEvent.status == status)
+    if reason:
+        query = query.where(QuarantinedEvent.reason == reason)
+    return query.order_by(QuarantinedEvent.id)
 
 
 def reprocess_waiting_for(kind: str, code: str) -> int:
@@ -66,6 +76,22 @@ def replay(entry: QuarantinedEvent, actor: str, repaired: dict | None = None) ->
     entry.resolved_by = actor
     recompute_people({row["person_id"]: Touched(row["effective_at"], row["effective_at"])})
     return True
+
+
+def replay_for_administrator(entry: QuarantinedEvent, actor: str,
+                             repaired: dict | None = None) -> bool:
+    """``replay`` on an administrator's word (the API's and the console's), on the trail."""
+    counts = replay(entry, actor, repaired)
+    record_audit(actor, "replay_quarantined", "quarantined_event", str(entry.id),
+                 changes={"status": [None, entry.status]})
+    return counts
+
+
+def dismiss_for_administrator(entry: QuarantinedEvent, actor: str, reason: str) -> None:
+    """``dismiss`` on an administrator's word, on the trail with the reason."""
+    dismiss(entry, actor, reason)
+    record_audit(actor, "dismiss_quarantined", "quarantined_event", str(entry.id),
+                 reason=reason)
 
 
 def dismiss(entry: QuarantinedEvent, actor: str, reason: str) -> None:

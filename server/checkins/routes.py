@@ -6,10 +6,8 @@ from functools import partial
 from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from server.audit.services import record_audit
 from server.auth.boundary import require_admin
 from server.auth.tokens import bearer_token, hash_token
 from server.checkins import ingest, reprocess
@@ -91,10 +89,8 @@ class Quarantine(MethodView):
     def get(self, args, pagination_parameters):
         """List quarantined events (administrators)"""
         require_admin()
-        query = select(QuarantinedEvent).where(QuarantinedEvent.status == args["status"])
-        if args["reason"]:
-            query = query.where(QuarantinedEvent.reason == args["reason"])
-        return page_of(query.order_by(QuarantinedEvent.id), pagination_parameters)
+        return page_of(reprocess.listing(args["status"], args["reason"]),
+                       pagination_parameters)
 
 
 def _entry(entry_id: int) -> QuarantinedEvent:
@@ -112,9 +108,7 @@ class Replay(MethodView):
         """Replay a quarantined event, optionally repaired"""
         principal = require_admin()
         entry = _entry(entry_id)
-        reprocess.replay(entry, principal.actor, data["event"])
-        record_audit(principal.actor, "replay_quarantined", "quarantined_event", str(entry.id),
-                     changes={"status": [None, entry.status]})
+        reprocess.replay_for_administrator(entry, principal.actor, data["event"])
         return entry
 
 
@@ -126,7 +120,5 @@ class Dismiss(MethodView):
         """Dismiss a quarantined event with a reason (it stays on record)"""
         principal = require_admin()
         entry = _entry(entry_id)
-        reprocess.dismiss(entry, principal.actor, data["reason"])
-        record_audit(principal.actor, "dismiss_quarantined", "quarantined_event", str(entry.id),
-                     reason=data["reason"])
+        reprocess.dismiss_for_administrator(entry, principal.actor, data["reason"])
         return entry

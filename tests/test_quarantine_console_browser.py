@@ -1,0 +1,110 @@
+"""The quarantine page of the console, in a real headless Chromium against
+gunicorn: an administrator corrects and replays a scan, dismisses another;
+secretaries neither see nor reach it."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from server.audit.models import AuditEntry
+from server.checkins.models import CheckinEvent, QuarantinedEvent
+from server.extensions import db
+from server.people.models import Person
+from tests.browser import screenshot, serious_accessibility_violations
+from tests.sync_helpers import batch, push, recent, scan
+from tests.test_console_browser import _sign_in, _user
+
+pytestmark = pytest.mark.slow
+
+
+def _entry(event_id: str) -> dict:
+    """The entry as it stands, read in a transaction ended at once: an open
+    one here would hold SQLite's write lock from the server."""
+    db.session.expire_all()
+    entry = db.session.scalar(select(QuarantinedEvent).where(
+        QuarantinedEvent.event_id == event_id))
+    seen = {name: getattr(entry, name) for name in ("id", "status", "raw", "resolved_by")}
+    db.session.rollback()
+    return seen
+
+
+def test_administrator_corrects_replays_and_dismisses(browser, live, client, make_device):
+    _, token = make_device()
+    typo = scan("P-BA-9X", "check_in", recent(3))  # the person's code mistyped
+    shapeless = {**scan("P-BA-1", "check_in", recent(2)), "type": "dance"}
+    answer = push(client, token, batch([typo, shapeless])).json
+    assert [(r["status"], r["code"]) for r in answer["results"]] == [
+        ("quarantined", "unknown_person"), ("quarantined", "malformed")]
+    _user("sec-ba", "branch_secretary", "BA-ZB1")
+    _user("admin-ui", "admin", None)
+    server = live(SESSION_COOKIE_SECURE="0")
+
+    # A secretary has no such page: no link, and the address is refused.
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = _sign_in(context, server, "sec-ba")
+    assert page.locator("nav a", has_text="异常扫码").count() == 0
+    assert page.goto(server.url + "/console/quarantine").status == 403
+    context.close()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = _sign_in(context, server, "admin-ui")
+    with page.expect_navigation():
+        page.click("nav a:has-text('异常扫码')")
+    assert page.locator("#quarantine tbody tr").count() == 2
+    assert "人员未登记" in page.inner_text(f"#q-{_entry(typo['id'])['id']}")
+    assert "格式错误" in page.inner_text(f"#q-{_entry(shapeless['id'])['id']}")
+    assert serious_accessibility_violations(page) == []
+
+    # Replayed as sent, the shapeless scan still cannot count, and says why.
+    number = _entry(shapeless["id"])["id"]
+    with page.expect_navigation():
+        page.click(f"button[aria-label='重新处理 #{number}']")
+    assert f"扫码 #{number} 仍无法计入" in page.content()
+    assert _entry(shapeless["id"])["status"] == "waiting"
+
+    # A correction that is not JSON changes nothing.
+    page.click(f"#q-{number} details:has(textarea) summary")
+    page.fill(f"#event-{number}", "{not json")
+    with page.expect_navigation():
+        page.click(f"button[aria-label='提交更正并重新处理 #{number}']")
+    assert "更正内容不是 JSON 对象" in page.content()
+    assert _entry(shapeless["id"])["status"] == "waiting"
+
+    # The mistyped code corrected in the scan's text: it counts, for that person.
+    number = _entry(typo["id"])["id"]
+    page.click(f"#q-{number} details:has(textarea) summary")
+    screenshot(page, "console-quarantine-correcting")
+    text = page.input_value(f"#event-{number}")
+    assert typo["id"] in text
+    page.fill(f"#event-{number}", text.replace("P-BA-9X", "P-BA-1"))
+    with page.expect_navigation():
+        page.click(f"button[aria-label='提交更正并重新处理 #{number}']")
+    assert f"扫码 #{number} 已计入" in page.content()
+    assert page.locator("#quarantine tbody tr").count() == 1
+    assert db.session.scalar(select(Person.code).join(
+        CheckinEvent, CheckinEvent.person_id == Person.id).where(
+        CheckinEvent.event_id == typo["id"])) == "P-BA-1"
+    db.session.rollback()
+    assert _entry(typo["id"])["resolved_by"] == "user:admin-ui"
+    assert '"P-BA-9X"' in _entry(typo["id"])["raw"]  # what the device sent stays on record
+
+    # Dismissed with a reason: off the waiting list, kept under "dismissed".
+    number = _entry(shapeless["id"])["id"]
+    page.fill(f"#dismiss-{number}", "测试扫码，非真实服务")
+    with page.expect_navigation():
+        page.click(f"button[aria-label='忽略 #{number}']")
+    assert f"扫码 #{number} 已忽略" in page.content()
+    assert page.locator("#quarantine tbody tr", has_text="无。").count() == 1
+    page.select_option("#status", "dismissed")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert "测试扫码，非真实服务" in page.inner_text(f"#q-{number}")
+    assert page.locator(f"#q-{number} button").count() == 0
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "console-quarantine")
+
+    trail = db.session.execute(select(AuditEntry.action, AuditEntry.actor).where(
+        AuditEntry.object_type == "quarantined_event").order_by(AuditEntry.id)).all()
+    assert [tuple(t) for t in trail] == [("replay_quarantined", "user:admin-ui")] * 2 + [
+        ("dismiss_quarantined", "user:admin-ui")]
+    context.close()

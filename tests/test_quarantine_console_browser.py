@@ -43,13 +43,16 @@ def test_administrator_corrects_replays_and_dismisses(browser, live, client, mak
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = _sign_in(context, server, "sec-ba")
     assert page.locator("nav a", has_text="异常扫码").count() == 0
+    assert page.locator("#quarantined").count() == 0
     assert page.goto(server.url + "/console/quarantine").status == 403
     context.close()
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = _sign_in(context, server, "admin-ui")
+    assert page.locator("nav a", has_text="异常扫码").count() == 1
+    assert page.inner_text("#quarantined") == "2"  # the dashboard's card leads there
     with page.expect_navigation():
-        page.click("nav a:has-text('异常扫码')")
+        page.click("#quarantined")
     assert page.locator("#quarantine tbody tr").count() == 2
     assert "人员未登记" in page.inner_text(f"#q-{_entry(typo['id'])['id']}")
     assert "格式错误" in page.inner_text(f"#q-{_entry(shapeless['id'])['id']}")

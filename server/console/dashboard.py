@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select, true
 
 from server.auth.policy import visible
 from server.auth.principal import Principal
+from server.checkins.models import QuarantinedEvent
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.extensions import db
@@ -55,10 +56,11 @@ WAITING_COUNT_CAP = 1000
 def dashboard(principal: Principal, today: date) -> dict:
     this_start = today.replace(day=1)
     last_start = (this_start - timedelta(days=1)).replace(day=1)
-    waiting = db.session.scalar(select(func.count()).select_from(
-        select(ServiceSession.id).where(
-            ServiceSession.awaiting_review == true(),
-            session_scope(principal)).limit(WAITING_COUNT_CAP + 1).subquery()))
+    waiting = _count_up_to_cap(select(ServiceSession.id).where(
+        ServiceSession.awaiting_review == true(), session_scope(principal)))
+    # Only administrators may act on the quarantine (server/console/quarantine.py).
+    quarantined = _count_up_to_cap(select(QuarantinedEvent.id).where(
+        QuarantinedEvent.status.in_(("waiting", "conflict")))) if principal.is_admin else None
     silent = db.session.scalars(select(Device).where(
         visible(principal, Device), Device.revoked_at.is_(None),
         or_(Device.last_push_at.is_(None), Device.last_push_at < utcnow() - SILENT_AFTER))
@@ -74,4 +76,11 @@ def dashboard(principal: Principal, today: date) -> dict:
         month["height"] = round(100 * month["hours"] / peak)
     return {"this_month": figures[this_start], "trend": trend, "last_month": figures[last_start],
             "month": this_start.strftime("%Y-%m"), "waiting_for_review": waiting,
-            "waiting_capped": waiting > WAITING_COUNT_CAP, "silent_devices": silent}
+            "waiting_capped": waiting > WAITING_COUNT_CAP, "quarantined": quarantined,
+            "count_cap": WAITING_COUNT_CAP, "silent_devices": silent}
+
+
+def _count_up_to_cap(ids) -> int:
+    """How many rows ``ids`` selects, counted to WAITING_COUNT_CAP + 1 at most."""
+    return db.session.scalar(select(func.count()).select_from(
+        ids.limit(WAITING_COUNT_CAP + 1).subquery()))

@@ -30,3 +30,8 @@ def missing_ranges(runs: list[tuple[int, int]], first_seq: int = 1) -> list[list
             gaps.append([expected, low - 1])
         expected = max(expected, high + 1)
     return gaps
+
+
+def missing_since_first(runs: list[tuple[int, int]]) -> list[list[int]]:
+    """``missing_ranges`` from the device's first number: 0 if it sent 0, else 1."""
+    return missing_ranges(runs, 0 if runs and runs[0][0] == 0 else 1)

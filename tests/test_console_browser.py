@@ -225,3 +225,29 @@ def test_activities_people_stations_devices_exports_pages(browser, live, world, 
     assert download.value.suggested_filename.endswith(".xlsx")
     assert serious_accessibility_violations(page) == []
     context.close()
+
+
+def test_devices_page_shows_a_wrong_clock_and_scans_never_received(browser, live, client,
+                                                                   make_device):
+    behind, token = make_device()
+    silent, _ = make_device()
+    when = recent(3)
+    # The tablet's clock is three days behind, and its scans 3 and 4 never came.
+    events = [scan("P-BA-1", "check_in", when - timedelta(days=3), seq=seq) for seq in (1, 2, 5)]
+    answer = push(client, token, batch(events, sent_at=recent(0) - timedelta(days=3))).json
+    assert answer["missing_seq"] == [[3, 4]]
+    _user("admin-d", "admin", None)
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = _sign_in(context, server, "admin-d")
+    page.goto(server.url + "/console/devices")
+    row = page.locator("tr", has_text=behind)
+    assert "慢 3.0 天" in row.inner_text()
+    assert row.locator("td.missing").inner_text() == "2 (seq 3–4)"
+    quiet = page.locator("tr", has_text=silent)
+    assert quiet.locator("td.missing").inner_text() == "0" and "—" in quiet.inner_text()
+    assert serious_accessibility_violations(page) == []
+    page.goto(server.url + "/console/lang/en")
+    page.goto(server.url + "/console/devices")
+    assert "3.0 days behind" in page.locator("tr", has_text=behind).inner_text()
+    context.close()

@@ -36,7 +36,7 @@ from sync.clock import clock_offset_s
 from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, QUARANTINED, EventRejected,
                            PushedEvent, canonical_json, event_id_of, hash_text, parse_envelope,
                            parse_event)
-from sync.seqranges import merge_runs, missing_ranges
+from sync.seqranges import merge_runs, missing_since_first
 from sync.timeutil import format_rfc3339, parse_rfc3339
 
 _CHUNK = 500
@@ -300,8 +300,7 @@ def _merge_seq_runs(device: Device, seqs: list[int]) -> list[list[int]]:
         connection.execute(delete(table).where(table.c.device_id == device.id))
         connection.execute(insert(table), [
             {"device_id": device.id, "low": low, "high": high} for low, high in merged])
-    first = 0 if merged and merged[0][0] == 0 else 1
-    return missing_ranges(merged, first)
+    return missing_since_first(merged)
 
 
 def _touched_per_person(rows: list[dict]) -> dict[int, Touched]:

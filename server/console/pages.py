@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (Response, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import or_, select
@@ -16,6 +17,7 @@ from server.activities.models import ACTIVITY_KINDS, Activity
 from server.activities.services import create_activity
 from server.auth.policy import may_manage, visible
 from server.console.routes import PAGE_SIZE, _principal, blp
+from server.devices.health import missing_scans
 from server.devices.models import Device
 from server.devices.services import create_device, enrolment_qr_text, revoke_device
 from server.errors import AppError
@@ -205,7 +207,9 @@ def devices():
                                            joinedload(Station.host_organisation))
                                   .order_by(Station.code).limit(500)).all()
     return render_template("console/devices.html", page=page, q=q, enrolment=enrolment,
-                           stations=[s for s in stations if may_manage(_principal(), s)])
+                           stations=[s for s in stations if may_manage(_principal(), s)],
+                           missing=missing_scans([d.id for d in page.items]),
+                           tolerance_s=current_app.config["CLOCK_TOLERANCE_S"])
 
 
 @blp.post("/devices/<code>/revoke")

@@ -38,6 +38,26 @@ def local_time(value, fmt="%Y-%m-%d %H:%M"):
     return value.astimezone(BUSINESS_TZ).strftime(fmt) if value else "—"
 
 
+@blp.app_template_filter("clock_offset")
+def clock_offset(offset_s: float | None, tolerance_s: float) -> str:
+    """A device clock's error as a person reads it: "3.0 days behind".
+    The offset is the server's time minus the device's (docs/sync-protocol.md)."""
+    if offset_s is None:
+        return "—"
+    if abs(offset_s) <= tolerance_s:
+        return _("on time")
+    size = abs(offset_s)
+    behind = offset_s > 0
+    if size < 3600:
+        n = round(size / 60)
+        return _("%(n)s min behind", n=n) if behind else _("%(n)s min ahead", n=n)
+    if size < 2 * 86400:
+        n = f"{size / 3600:.1f}"
+        return _("%(n)s h behind", n=n) if behind else _("%(n)s h ahead", n=n)
+    n = f"{size / 86400:.1f}"
+    return _("%(n)s days behind", n=n) if behind else _("%(n)s days ahead", n=n)
+
+
 def _principal():
     return current_user.principal
 

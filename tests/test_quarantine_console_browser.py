@@ -18,11 +18,11 @@ pytestmark = pytest.mark.slow
 
 
 def _entry(event_id: str) -> dict:
-    """The entry as it stands, read in a transaction ended at once: an open
-    one here would hold SQLite's write lock from the server."""
+    """The first entry of that id as it stands, read in a transaction ended
+    at once: an open one here would hold SQLite's write lock from the server."""
     db.session.expire_all()
     entry = db.session.scalar(select(QuarantinedEvent).where(
-        QuarantinedEvent.event_id == event_id))
+        QuarantinedEvent.event_id == event_id).order_by(QuarantinedEvent.id).limit(1))
     seen = {name: getattr(entry, name) for name in ("id", "status", "raw", "resolved_by")}
     db.session.rollback()
     return seen
@@ -110,4 +110,37 @@ def test_administrator_corrects_replays_and_dismisses(browser, live, client, mak
         AuditEntry.object_type == "quarantined_event").order_by(AuditEntry.id)).all()
     assert [tuple(t) for t in trail] == [("replay_quarantined", "user:admin-ui")] * 2 + [
         ("dismiss_quarantined", "user:admin-ui")]
+    context.close()
+
+
+def test_a_resent_correction_is_replayed_and_the_first_version_can_only_be_dismissed(
+        browser, live, client, make_device):
+    """A tablet sends a scan with a mistyped code, then the same scan (same
+    id) corrected: the second is a conflict, kept aside. Replayed, it counts;
+    the first then shows the version that counts and offers only dismissal."""
+    _, token = make_device()
+    typo = scan("P-BA-9X", "check_in", recent(3))
+    assert push(client, token, batch([typo])).json["results"][0]["code"] == "unknown_person"
+    corrected = {**typo, "person": "P-BA-1"}
+    assert push(client, token, batch([corrected])).json["results"][0]["status"] == "conflict"
+    _user("admin-ui", "admin", None)
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = _sign_in(context, server, "admin-ui")
+
+    page.goto(server.url + "/console/quarantine?status=conflict")
+    row = page.locator("#quarantine tbody tr")
+    assert row.count() == 1 and "已计入的版本" not in row.inner_text()
+    with page.expect_navigation():
+        row.locator("button", has_text="重新处理").first.click()
+    assert "已计入" in page.content()
+    assert "conflict" in page.url  # back to the list it was sent from
+
+    page.goto(server.url + "/console/quarantine")
+    first = page.locator(f"#q-{_entry(typo['id'])['id']}")
+    first.locator("details.counted summary").click()
+    assert '"P-BA-1"' in first.locator("details.counted pre").inner_text()
+    assert first.locator("button", has_text="重新处理").count() == 0
+    assert first.locator("button", has_text="忽略").count() == 1
+    assert serious_accessibility_violations(page) == []
     context.close()

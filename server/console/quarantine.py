@@ -8,9 +8,11 @@ import json
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from sqlalchemy import select
 
 from server.checkins import reprocess
-from server.checkins.models import QUARANTINE_REASONS, QUARANTINE_STATUSES, QuarantinedEvent
+from server.checkins.models import (QUARANTINE_REASONS, QUARANTINE_STATUSES, CheckinEvent,
+                                    QuarantinedEvent)
 from server.console.paging import window
 from server.console.routes import PAGE_SIZE, _principal, blp
 from server.errors import AppError
@@ -44,7 +46,17 @@ def quarantine():
                   request.args.get("page", 1, type=int), PAGE_SIZE)
     return render_template("console/quarantine.html", page=page, **filters,
                            statuses=QUARANTINE_STATUSES, reasons=QUARANTINE_REASONS,
-                           open_statuses=_OPEN, readable=_readable)
+                           open_statuses=_OPEN, readable=_readable,
+                           counted=_counted_versions(page.items))
+
+
+def _counted_versions(entries: list[QuarantinedEvent]) -> dict[str, str]:
+    """The counted event's text by id, for entries whose id already counts:
+    a conflict (same id, other content) beside the version that counts. Such
+    an entry cannot count itself; it can only be dismissed."""
+    ids = [e.event_id for e in entries if e.event_id is not None]
+    return dict(db.session.execute(select(CheckinEvent.event_id, CheckinEvent.raw)
+                                   .where(CheckinEvent.event_id.in_(ids))).all()) if ids else {}
 
 
 def _as_sent(raw: str):

@@ -17,6 +17,13 @@ from tests.test_console_browser import _sign_in, _user
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture
+def app_config():
+    # A batch that reports more scans to come stays queued for pairing this
+    # long: what the dashboard shows administrators as waiting to be paired.
+    return {"PAIRING_HOLD_S": 3600}
+
+
 def _entry(event_id: str) -> dict:
     """The first entry of that id as it stands, read in a transaction ended
     at once: an open one here would hold SQLite's write lock from the server."""
@@ -35,6 +42,9 @@ def test_administrator_corrects_replays_and_dismisses(browser, live, client, mak
     answer = push(client, token, batch([typo, shapeless])).json
     assert [(r["status"], r["code"]) for r in answer["results"]] == [
         ("quarantined", "unknown_person"), ("quarantined", "malformed")]
+    held = push(client, token, batch([scan("P-BA-2", "check_in", recent(1))],
+                                     device={"queue_length": 40}))
+    assert held.json["results"][0]["status"] == "accepted"
     _user("sec-ba", "branch_secretary", "BA-ZB1")
     _user("admin-ui", "admin", None)
     server = live(SESSION_COOKIE_SECURE="0")
@@ -43,13 +53,14 @@ def test_administrator_corrects_replays_and_dismisses(browser, live, client, mak
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = _sign_in(context, server, "sec-ba")
     assert page.locator("nav a", has_text="异常扫码").count() == 0
-    assert page.locator("#quarantined").count() == 0
+    assert page.locator("#quarantined").count() == 0 and page.locator("#unpaired").count() == 0
     assert page.goto(server.url + "/console/quarantine").status == 403
     context.close()
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = _sign_in(context, server, "admin-ui")
     assert page.locator("nav a", has_text="异常扫码").count() == 1
+    assert page.inner_text("#unpaired") == "1" and "最早排队于" in page.content()
     assert page.inner_text("#quarantined") == "2"  # the dashboard's card leads there
     with page.expect_navigation():
         page.click("#quarantined")

@@ -13,6 +13,7 @@ from server.devices.models import Device
 from server.extensions import db
 from server.reports import totals
 from server.reports.services import session_scope
+from server.service_sessions import pairing_queue
 from server.service_sessions.models import ServiceSession
 
 
@@ -58,9 +59,11 @@ def dashboard(principal: Principal, today: date) -> dict:
     last_start = (this_start - timedelta(days=1)).replace(day=1)
     waiting = _count_up_to_cap(select(ServiceSession.id).where(
         ServiceSession.awaiting_review == true(), session_scope(principal)))
-    # Only administrators may act on the quarantine (server/console/quarantine.py).
+    # Only administrators may act on the quarantine (server/console/quarantine.py),
+    # and only they watch the pairing queue: scans stored but not yet in hours.
     quarantined = _count_up_to_cap(select(QuarantinedEvent.id).where(
         QuarantinedEvent.status.in_(("waiting", "conflict")))) if principal.is_admin else None
+    unpaired = pairing_queue.backlog() if principal.is_admin else None
     silent = db.session.scalars(select(Device).where(
         visible(principal, Device), Device.revoked_at.is_(None),
         or_(Device.last_push_at.is_(None), Device.last_push_at < utcnow() - SILENT_AFTER))
@@ -77,7 +80,7 @@ def dashboard(principal: Principal, today: date) -> dict:
     return {"this_month": figures[this_start], "trend": trend, "last_month": figures[last_start],
             "month": this_start.strftime("%Y-%m"), "waiting_for_review": waiting,
             "waiting_capped": waiting > WAITING_COUNT_CAP, "quarantined": quarantined,
-            "count_cap": WAITING_COUNT_CAP, "silent_devices": silent}
+            "unpaired": unpaired, "count_cap": WAITING_COUNT_CAP, "silent_devices": silent}
 
 
 def _count_up_to_cap(ids) -> int:

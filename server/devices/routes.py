@@ -11,8 +11,8 @@ from server.common.schemas import ListArgs
 from server.db_types import utcnow
 from server.devices import services
 from server.devices.models import Device
-from server.devices.schemas import (DeviceOutSchema, DeviceSchema, DeviceTokenSchema,
-                                    EnrolmentOutSchema, EnrolSchema)
+from server.devices.schemas import (DeviceDetailSchema, DeviceOutSchema, DeviceSchema,
+                                    DeviceTokenSchema, EnrolmentOutSchema, EnrolSchema)
 from server.extensions import limiter
 
 blp = Blueprint("devices", __name__, url_prefix="/devices",
@@ -48,9 +48,9 @@ class Devices(MethodView):
 
 @blp.route("/<code>")
 class DeviceByCode(MethodView):
-    @blp.response(200, DeviceOutSchema)
+    @blp.response(200, DeviceDetailSchema)
     def get(self, code):
-        """Read a device and its last reported health"""
+        """Read a device, its last reported health and the scans never received"""
         return visible_one(Device, code, "device")
 
 

@@ -39,6 +39,16 @@ class DeviceOutSchema(ma.Schema):
     last_clock_offset_s = ma.fields.Float(allow_none=True)
 
 
+class DeviceDetailSchema(DeviceOutSchema):
+    missing_seq = ma.fields.Method("_missing_seq", metadata={
+        "description": "[low, high] ranges of this device's seq never received, as a "
+                       "push answers them (docs/sync-protocol.md)"})
+
+    def _missing_seq(self, device):
+        from server.devices.health import missing_scans
+        return missing_scans([device.id])[device.id].ranges
+
+
 class EnrolmentOutSchema(ma.Schema):
     device = ma.fields.Nested(DeviceOutSchema)
     enrolment_token = ma.fields.String(metadata={"description": "Shown once; works once"})

@@ -155,3 +155,23 @@ def test_a_resent_correction_is_replayed_and_the_first_version_can_only_be_dismi
     assert first.locator("button", has_text="忽略").count() == 1
     assert serious_accessibility_violations(page) == []
     context.close()
+
+
+def test_a_huge_scan_is_shown_cut_and_not_offered_for_correction(browser, live, client,
+                                                                 make_device):
+    """A device may send one event of up to PUSH_MAX_BYTES; a page of fifty
+    such must not be fifty times that."""
+    _, token = make_device()
+    huge = {**scan("P-BA-9X", "check_in", recent(3)), "note": "备" * 30_000}
+    assert push(client, token, batch([huge])).json["results"][0]["code"] == "unknown_person"
+    _user("admin-ui", "admin", None)
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = _sign_in(context, server, "admin-ui")
+    response = page.goto(server.url + "/console/quarantine")
+    assert len(response.body()) < 60_000  # the scan alone is 90 KB, and it was there twice
+    row = page.locator("#quarantine tbody tr")
+    assert "个字符未显示" in row.locator("pre").text_content()
+    assert row.locator("textarea").count() == 0 and "内容过长" in row.inner_text()
+    assert row.locator("button", has_text="重新处理").count() == 1  # as sent still works
+    context.close()

@@ -20,6 +20,9 @@ from server.extensions import db
 
 #: What an administrator may still act on.
 _OPEN = ("waiting", "conflict")
+#: A scan's text is shown (and offered for correction) up to this length: a
+#: device may send an event of up to PUSH_MAX_BYTES, and a page holds 50.
+SHOWN_CHARS = 10_000
 
 
 def _administrator():
@@ -46,7 +49,7 @@ def quarantine():
                   request.args.get("page", 1, type=int), PAGE_SIZE)
     return render_template("console/quarantine.html", page=page, **filters,
                            statuses=QUARANTINE_STATUSES, reasons=QUARANTINE_REASONS,
-                           open_statuses=_OPEN, readable=_readable,
+                           open_statuses=_OPEN, readable=_readable, shown_chars=SHOWN_CHARS,
                            counted=_counted_versions(page.items))
 
 
@@ -68,7 +71,10 @@ def _as_sent(raw: str):
 
 
 def _readable(raw: str) -> str:
-    """The event as sent, indented when it is JSON (a malformed one may not be)."""
+    """The event as sent, indented when it is JSON (a malformed one may not
+    be); cut at SHOWN_CHARS."""
+    if len(raw) > SHOWN_CHARS:
+        return raw[:SHOWN_CHARS] + "\n… " + _("(%(n)s characters more)", n=len(raw) - SHOWN_CHARS)
     parsed = _as_sent(raw)
     return raw if parsed is None else json.dumps(parsed, ensure_ascii=False, indent=2)
 

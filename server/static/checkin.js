@@ -140,12 +140,6 @@ async function start() {
   }
   const person = await getMeta("person");
   $("who").textContent = `${person.name} (${person.code})`;
-  $("scanner").hidden = false;
-  await showAction(station);
-  await showWarning(station);
-  await refreshQueue();
-  await showSummary();
-
   $("switch").addEventListener("click", async () => {
     const current = $("record").dataset.action;
     await setMeta("chosen_action", { station: station.code, type: current === "check_in" ? "check_out" : "check_in" });
@@ -164,6 +158,13 @@ async function start() {
     syncNow(station);
   });
   window.addEventListener("online", () => syncNow(station));
+  // Shown once its button says what a tap records and answers it: shown
+  // first, it was blank (and dead) while IndexedDB answered.
+  await showAction(station);
+  $("scanner").hidden = false;
+  await showWarning(station);
+  await refreshQueue();
+  await showSummary();
   syncNow(station);
 }
 

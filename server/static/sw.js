@@ -3,7 +3,7 @@
 importScripts("/static/queue.js");
 
 // A new name on every change to the shell: phones keep the cached one until it changes.
-const SHELL_CACHE = "checkin-shell-v2";
+const SHELL_CACHE = "checkin-shell-v3";
 const SHELL = ["/app/checkin", "/static/checkin.js", "/static/queue.js"];
 
 self.addEventListener("install", (event) => {

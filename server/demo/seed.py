@@ -113,6 +113,8 @@ def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026)
                     "device": {"app_version": "demo-1.0", "queue_length": 0},
                     "events": events[start:start + 500]}
             record_batch(device, json.dumps(body).encode())
+    record_batch(device, json.dumps(_slips(events[-1]["seq"], members[branch][0], station))
+                 .encode())
     db.session.commit()
     pairing_queue.drain(budget_s=float("inf"))
     return passwords
@@ -144,6 +146,16 @@ def _shifts(rng: random.Random, people: list[str], station: str, start_day, days
             seq += 1
             events.append(_scan(seq, person, station, "check_out", ends))
     return events
+
+
+def _slips(last_seq: int, person: str, station: str) -> dict:
+    """A batch with the slips the quarantine is for: a person's code typed
+    wrong, and a type misspelt by a hand-written client."""
+    at = datetime.combine(local_today() - timedelta(days=1), time(10, 0), BUSINESS_TZ)
+    return {"batch_id": str(uuid.uuid4()), "sent_at": format_rfc3339(datetime.now(BUSINESS_TZ)),
+            "events": [_scan(last_seq + 1, "P-00O0001", station, "check_in", at),
+                       {**_scan(last_seq + 2, person, station, "check_in", at),
+                        "type": "checkin"}]}
 
 
 def _scan(seq: int, person: str, station: str, kind: str, at: datetime) -> dict:

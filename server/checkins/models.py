@@ -13,6 +13,8 @@ from server.db_types import Int64, UTCDateTime, utcnow
 from server.extensions import db
 
 QUARANTINE_STATUSES = ("waiting", "conflict", "resolved", "dismissed")
+#: The statuses an administrator (or an automatic replay) may still act on.
+QUARANTINE_OPEN = ("waiting", "conflict")
 #: Why a scan cannot count: the codes of docs/sync-protocol.md, "Quarantine codes".
 QUARANTINE_REASONS = ("malformed", "unknown_person", "unknown_station", "unknown_activity",
                       "bad_qr", "unknown_key", "bad_signature", "station_mismatch",

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from server.audit.services import record_audit
 from server.checkins.event_store import insert_events
-from server.checkins.models import CheckinEvent, QuarantinedEvent
+from server.checkins.models import QUARANTINE_OPEN, CheckinEvent, QuarantinedEvent
 from server.checkins.resolve import load_context, resolve_event
 from server.db_types import utcnow
 from server.errors import AppError
@@ -52,7 +52,7 @@ def replay(entry: QuarantinedEvent, actor: str, repaired: dict | None = None) ->
     :raise AppError: ``not_waiting`` for a resolved or dismissed entry,
         ``id_changed`` when a repair changes the event id.
     """
-    if entry.status not in ("waiting", "conflict"):
+    if entry.status not in QUARANTINE_OPEN:
         raise AppError("not_waiting", "This event is no longer waiting.", status=409)
     raw = repaired if repaired is not None else json.loads(entry.raw)
     try:
@@ -95,7 +95,7 @@ def dismiss_for_administrator(entry: QuarantinedEvent, actor: str, reason: str) 
 
 
 def dismiss(entry: QuarantinedEvent, actor: str, reason: str) -> None:
-    if entry.status not in ("waiting", "conflict"):
+    if entry.status not in QUARANTINE_OPEN:
         raise AppError("not_waiting", "This event is no longer waiting.", status=409)
     entry.status = "dismissed"
     entry.resolved_at = utcnow()

@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select, true
 
 from server.auth.policy import visible
 from server.auth.principal import Principal
-from server.checkins.models import QuarantinedEvent
+from server.checkins.models import QUARANTINE_OPEN, QuarantinedEvent
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.extensions import db
@@ -62,7 +62,7 @@ def dashboard(principal: Principal, today: date) -> dict:
     # Only administrators may act on the quarantine (server/console/quarantine.py),
     # and only they watch the pairing queue: scans stored but not yet in hours.
     quarantined = _count_up_to_cap(select(QuarantinedEvent.id).where(
-        QuarantinedEvent.status.in_(("waiting", "conflict")))) if principal.is_admin else None
+        QuarantinedEvent.status.in_(QUARANTINE_OPEN))) if principal.is_admin else None
     unpaired = pairing_queue.backlog() if principal.is_admin else None
     silent = db.session.scalars(select(Device).where(
         visible(principal, Device), Device.revoked_at.is_(None),

@@ -11,15 +11,13 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from server.checkins import reprocess
-from server.checkins.models import (QUARANTINE_REASONS, QUARANTINE_STATUSES, CheckinEvent,
-                                    QuarantinedEvent)
+from server.checkins.models import (QUARANTINE_OPEN, QUARANTINE_REASONS, QUARANTINE_STATUSES,
+                                    CheckinEvent, QuarantinedEvent)
 from server.console.paging import window
 from server.console.routes import PAGE_SIZE, _principal, blp
 from server.errors import AppError
 from server.extensions import db
 
-#: What an administrator may still act on.
-_OPEN = ("waiting", "conflict")
 #: A scan's text is shown (and offered for correction) up to this length: a
 #: device may send an event of up to PUSH_MAX_BYTES, and a page holds 50.
 SHOWN_CHARS = 10_000
@@ -49,8 +47,8 @@ def quarantine():
                   request.args.get("page", 1, type=int), PAGE_SIZE)
     return render_template("console/quarantine.html", page=page, **filters,
                            statuses=QUARANTINE_STATUSES, reasons=QUARANTINE_REASONS,
-                           open_statuses=_OPEN, readable=_readable, shown_chars=SHOWN_CHARS,
-                           counted=_counted_versions(page.items))
+                           open_statuses=QUARANTINE_OPEN, readable=_readable,
+                           shown_chars=SHOWN_CHARS, counted=_counted_versions(page.items))
 
 
 def _counted_versions(entries: list[QuarantinedEvent]) -> dict[str, str]:

@@ -43,6 +43,17 @@ def reprocess_waiting_for(kind: str, code: str) -> int:
     return sum(replay(entry, "system") for entry in waiting)
 
 
+def reprocess_out_of_scope(device) -> int:
+    """Replay ``device``'s events that waited for its scope to cover them
+    (after an administrator changed it). :return: how many now count."""
+    waiting = list(db.session.scalars(
+        select(QuarantinedEvent).where(QuarantinedEvent.status == "waiting",
+                                       QuarantinedEvent.reason == "out_of_scope",
+                                       QuarantinedEvent.device_id == device.id)
+        .order_by(QuarantinedEvent.id)))
+    return sum(replay(entry, "system") for entry in waiting)
+
+
 def replay(entry: QuarantinedEvent, actor: str, repaired: dict | None = None) -> bool:
     """Judge a quarantined event again, as its push would have.
 

@@ -12,7 +12,8 @@ from server.db_types import utcnow
 from server.devices import services
 from server.devices.models import Device
 from server.devices.schemas import (DeviceDetailSchema, DeviceOutSchema, DeviceSchema,
-                                    DeviceTokenSchema, EnrolmentOutSchema, EnrolSchema)
+                                    DeviceTokenSchema, DeviceUpdateSchema, EnrolmentOutSchema,
+                                    EnrolSchema)
 from server.extensions import limiter
 
 blp = Blueprint("devices", __name__, url_prefix="/devices",
@@ -52,6 +53,16 @@ class DeviceByCode(MethodView):
     def get(self, code):
         """Read a device, its last reported health and the scans never received"""
         return visible_one(Device, code, "device")
+
+    @blp.arguments(DeviceUpdateSchema)
+    @blp.response(200, DeviceDetailSchema)
+    def patch(self, data, code):
+        """Change a device: name, notes, can_push, or its scope (stations and
+        organisations, each a whole new list). What entered or left the scope
+        reaches the device by pull; its scans waiting as out_of_scope are
+        replayed at once."""
+        return services.update_device(current_principal(),
+                                      visible_one(Device, code, "device"), data)
 
 
 @blp.route("/<code>/enrolment")

@@ -21,6 +21,18 @@ class DeviceSchema(ma.Schema):
                                  metadata={"description": "False for pull-only devices"})
 
 
+class DeviceUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=validate.Length(1, 200))
+    stations = ma.fields.List(Code(), validate=validate.Length(max=5000),
+                              metadata={"description": "Codes of stations it serves (the "
+                                                       "whole new list)"})
+    organisations = ma.fields.List(Code(), validate=validate.Length(max=500),
+                                   metadata={"description": "Codes of organisations it serves "
+                                                            "(the whole new list)"})
+    notes = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
+    can_push = ma.fields.Boolean()
+
+
 class DeviceOutSchema(ma.Schema):
     code = ma.fields.String()
     name = ma.fields.String()

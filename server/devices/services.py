@@ -11,7 +11,7 @@ from server.audit.services import record_audit
 from server.auth.policy import may_manage
 from server.auth.principal import Principal
 from server.auth.tokens import bearer_token, hash_token, new_token
-from server.common.lookup import ensure_code_free, reference
+from server.common.lookup import apply_changes, ensure_code_free, reference
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import AppError, Forbidden, Unauthorized, ValidationFailed
@@ -105,6 +105,50 @@ def rotate_device_token(device: Device) -> str:
     device.token_hash = hash_token(bearer)
     record_audit(f"device:{device.code}", "rotate_device_token", "device", device.code)
     return bearer
+
+
+def update_device(principal: Principal, device: Device, data: dict) -> Device:
+    """Change a device's name, notes, ``can_push`` or scope (its stations and
+    organisations), inside the caller's scope before and after.
+
+    A new scope reaches the device by pull (what entered it is sent, what
+    left it comes as deletions), and its scans waiting as ``out_of_scope``
+    are replayed at once.
+
+    :raise Forbidden: the device, or its new scope, is outside the caller's.
+    :raise ValidationFailed: a scope left empty, or one given to a personal phone.
+    """
+    from server.checkins.reprocess import reprocess_out_of_scope
+    from server.sync_feed.services import PullScope, note_scope_change
+    if not may_manage(principal, device):
+        raise Forbidden()
+    rescoped = {"stations", "organisations"} & data.keys()
+    if rescoped and device.person_id is not None:
+        raise ValidationFailed("A personal phone's scope is its owner.",
+                               {name: ["not for a personal phone"] for name in rescoped})
+    before = PullScope(device)
+    codes_before = {name: sorted(o.code for o in getattr(device, name)) for name in rescoped}
+    values = dict(data)
+    if "stations" in values:
+        values["stations"] = [reference(Station, c, "stations", "station")
+                              for c in values["stations"]]
+    if "organisations" in values:
+        values["organisations"] = [reference(Organisation, c, "organisations", "organisation")
+                                   for c in values["organisations"]]
+    changes = apply_changes(device, values)
+    for name in rescoped & changes.keys():
+        changes[name] = [codes_before[name], sorted(o.code for o in getattr(device, name))]
+    if device.person_id is None and not device.stations and not device.organisations:
+        raise ValidationFailed("A device needs at least one station or organisation.",
+                               {"stations": ["give stations or organisations"]})
+    if not may_manage(principal, device):
+        raise Forbidden("The device's scope must lie inside yours.")
+    record_audit(principal.actor, "update_device", "device", device.code, changes=changes)
+    if rescoped & changes.keys():
+        db.session.flush()
+        note_scope_change(before, device)
+        reprocess_out_of_scope(device)
+    return device
 
 
 def revoke_device(principal: Principal, device: Device, reason: str | None) -> Device:

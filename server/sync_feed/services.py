@@ -58,8 +58,11 @@ class PullScope:
     """What one device may pull: its stations and people, their activities."""
 
     def __init__(self, device: Device):
+        # Everything read of the device is read here: a scope taken before a
+        # change still answers for the scope before it (note_scope_change).
         self.device = device
         self.station_ids = {s.id for s in device.stations}
+        self.device_org_ids = {o.id for o in device.organisations}
         org_paths = [o.path for o in device.organisations]
         org_paths += [s.host_organisation.path for s in device.stations if s.host_organisation]
         self.organisation_paths = org_paths
@@ -75,14 +78,14 @@ class PullScope:
     def load(self, codes_by_entity: dict[str, set[str]]):
         """Current objects for the changed codes, each with whether it is in scope."""
         org_ids = self._org_ids()
-        device_orgs = {o.id for o in self.device.organisations}
         out = {}
         codes = codes_by_entity.get("station")
         if codes:
             for station in db.session.scalars(
                     select(Station).where(in_values(Station.code, codes))):
                 in_scope = (station.id in self.station_ids
-                            or (station.host_organisation_id in org_ids and bool(device_orgs)))
+                            or (station.host_organisation_id in org_ids
+                                and bool(self.device_org_ids)))
                 if self.device.person_id is not None:
                     in_scope = station.status == "active"
                 out[("station", station.code)] = (station, in_scope)
@@ -113,6 +116,37 @@ class PullScope:
                     in_values(SigningKey.key_id, codes))):
                 out[("signing_key", key.key_id)] = (key, True)
         return out
+
+
+def note_scope_change(before: PullScope, device: Device) -> int:
+    """Note for pull every object that entered or left ``device``'s scope
+    since ``before`` was taken: the change log is what devices pull, and a
+    scope change changes no object. Each is then sent whole, or as a
+    deletion, to whoever pulls it next (other devices get it again, which
+    changes nothing for them). Returns how many were noted."""
+    from server.sync_feed.tracking import note_for_pull
+    after = PullScope(device)
+    candidates = _scope_candidates(before, after)
+    was, now = before.load(candidates), after.load(candidates)
+    moved = {key for key in was.keys() | now.keys()
+             if was.get(key, (None, False))[1] != now.get(key, (None, False))[1]}
+    note_for_pull(moved)
+    return len(moved)
+
+
+def _scope_candidates(*scopes: PullScope) -> dict[str, set[str]]:
+    """Codes of every station, person and activity any of ``scopes`` could hold."""
+    station_ids = set().union(*(s.station_ids for s in scopes))
+    org_ids = set().union(*(s._org_ids() for s in scopes))
+    stations = set(db.session.scalars(select(Station.code).where(
+        in_values(Station.id, station_ids) | in_values(Station.host_organisation_id, org_ids))))
+    people = set(db.session.scalars(select(Person.code).join(
+        Membership, Membership.person_id == Person.id).where(
+        in_values(Membership.organisation_id, org_ids), Membership.ended_on.is_(None))))
+    activities = set(db.session.scalars(select(Activity.code).where(
+        in_values(Activity.station_id, station_ids)
+        | in_values(Activity.organisation_id, org_ids))))
+    return {"station": stations, "person": people, "activity": activities}
 
 
 def _current_branches(person_ids: list[int]) -> dict[int, tuple[int, str]]:

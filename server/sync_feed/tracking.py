@@ -53,6 +53,13 @@ def _note_changes(session: Session, flush_context, instances) -> None:
             notes.add(entity)
 
 
+def note_for_pull(entities: set[tuple[str, str]]) -> None:
+    """Note ``(entity, code)`` pairs that changed in a way the ORM does not
+    see (a device's scope), numbered with the rest at commit."""
+    from server.extensions import db
+    db.session.info.setdefault(_NOTES, set()).update(entities)
+
+
 @event.listens_for(Session, "before_commit")
 def _number_changes(session: Session) -> None:
     session.flush()

@@ -251,3 +251,37 @@ def test_devices_page_shows_a_wrong_clock_and_scans_never_received(browser, live
     page.goto(server.url + "/console/devices")
     assert "3.0 days behind" in page.locator("tr", has_text=behind).inner_text()
     context.close()
+
+
+def test_a_tablet_moved_to_another_station_from_its_page(browser, live, client, make_device):
+    code, token = make_device(stations=["ST-BA-1"])
+    early = scan("P-NS-1", "check_in", recent(2), station="ST-NS-1", seq=1)
+    assert push(client, token, batch([early])).json["results"][0]["code"] == "out_of_scope"
+    _user("admin-m", "admin", None)
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = _sign_in(context, server, "admin-m")
+    page.goto(server.url + "/console/devices")
+    with page.expect_navigation():
+        page.click(f"a:has-text('{code}')")
+    assert page.inner_text("#clock") == "准确" and page.inner_text("#missing") == "0"
+    assert serious_accessibility_violations(page) == []
+    page.select_option("#e-stations", ["ST-NS-1"])
+    page.fill("#e-name", "南山平板")
+    with page.expect_navigation():
+        page.click("#edit-device button[type=submit]")
+    assert "已保存" in page.content()
+    assert page.locator("#e-stations option:checked").all_inner_texts() == ["站点ST-NS-1 (ST-NS-1)"]
+    from server.checkins.models import CheckinEvent
+    from sqlalchemy import func, select
+    assert db.session.scalar(select(func.count()).select_from(CheckinEvent).where(
+        CheckinEvent.event_id == early["id"])) == 1  # the waiting scan counts now
+    db.session.rollback()
+    # No station at all is refused with the reason, and nothing changes.
+    page.select_option("#e-stations", [])
+    with page.expect_navigation():
+        page.click("#edit-device button[type=submit]")
+    assert "设备至少需要一个站点或组织" in page.inner_text(".flash.error")
+    assert page.locator("#e-stations option:checked").all_inner_texts() == ["站点ST-NS-1 (ST-NS-1)"]
+    screenshot(page, "console-device")
+    context.close()

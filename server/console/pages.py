@@ -1,12 +1,11 @@
 """Console pages for activities, people and imports, stations and QR posters,
-devices, and exports. Each page calls the same service as the API."""
+and exports (devices: server/console/devices.py). Each page calls the same
+service as the API."""
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 
-from flask import (Response, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import or_, select
@@ -17,9 +16,6 @@ from server.activities.models import ACTIVITY_KINDS, Activity
 from server.activities.services import create_activity
 from server.auth.policy import may_manage, visible
 from server.console.routes import PAGE_SIZE, _principal, blp
-from server.devices.health import missing_scans
-from server.devices.models import Device
-from server.devices.services import create_device, enrolment_qr_text, revoke_device
 from server.errors import AppError
 from server.extensions import db
 from server.imports.services import IMPORTERS, import_file
@@ -58,7 +54,7 @@ def _visible_or_404(model, code):
 def _fail(error: AppError):
     details = error.extra.get("errors") or {}
     lines = [f"{k}: {'; '.join(v) if isinstance(v, list) else v}" for k, v in details.items()]
-    flash(" ".join([error.detail, *lines]), "error")
+    flash(" ".join([_(error.detail), *lines]), "error")  # in Chinese when catalogued
 
 
 # -- activities ------------------------------------------------------------------------
@@ -178,50 +174,6 @@ def station_posters():
     chosen = db.session.scalars(query.order_by(Station.code).limit(5000)).all()
     return Response(render_posters(poster_stations(chosen), layout if layout in ("a4", "a5", "a6")
                                    else "a4"), mimetype="application/pdf")
-
-
-# -- devices ---------------------------------------------------------------------------
-
-@blp.route("/devices", methods=["GET", "POST"])
-@login_required
-def devices():
-    enrolment = None
-    if request.method == "POST":
-        try:
-            device, token = create_device(_principal(), {
-                "code": request.form.get("code", "").strip(),
-                "name": request.form.get("name", "").strip() or "平板",
-                "stations": request.form.getlist("stations"), "organisations": [],
-                "notes": None})
-            text = enrolment_qr_text(token)
-            enrolment = {"device": device.code, "text": text,
-                         "png": base64.b64encode(qr_png(text, box_size=6)).decode()}
-        except AppError as error:
-            db.session.rollback()
-            _fail(error)
-    page, q = _visible_page(Device, Device.code)
-    # may_manage reads each station's area and host: loaded with the list,
-    # not one query per station (it was a second at city scale).
-    stations = db.session.scalars(select(Station).where(Station.status == "active")
-                                  .options(joinedload(Station.area),
-                                           joinedload(Station.host_organisation))
-                                  .order_by(Station.code).limit(500)).all()
-    return render_template("console/devices.html", page=page, q=q, enrolment=enrolment,
-                           stations=[s for s in stations if may_manage(_principal(), s)],
-                           missing=missing_scans([d.id for d in page.items]),
-                           tolerance_s=current_app.config["CLOCK_TOLERANCE_S"])
-
-
-@blp.post("/devices/<code>/revoke")
-@login_required
-def device_revoke(code: str):
-    try:
-        revoke_device(_principal(), _visible_or_404(Device, code), request.form.get("reason"))
-        flash(_("Device revoked."), "ok")
-    except AppError as error:
-        db.session.rollback()
-        _fail(error)
-    return redirect(url_for("console.devices"))
 
 
 # -- exports ---------------------------------------------------------------------------

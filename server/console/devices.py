@@ -1,0 +1,97 @@
+"""Console pages for devices: the list with each one's health, enrolment,
+revocation, and a device's own page to rename it or move it to other
+stations. Each calls the same service as the API."""
+from __future__ import annotations
+
+import base64
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from server.auth.policy import may_manage
+from server.console.pages import _fail, _visible_or_404, _visible_page
+from server.console.routes import _principal, blp
+from server.devices.health import missing_scans
+from server.devices.models import Device
+from server.devices.services import (create_device, enrolment_qr_text, revoke_device,
+                                     update_device)
+from server.errors import AppError
+from server.extensions import db
+from server.qr.images import qr_png
+from server.stations.models import Station
+
+
+def _manageable_stations() -> list[Station]:
+    """Active stations the caller may give a device (the first 500 by code)."""
+    # may_manage reads each station's area and host: loaded with the list,
+    # not one query per station (it was a second at city scale).
+    stations = db.session.scalars(select(Station).where(Station.status == "active")
+                                  .options(joinedload(Station.area),
+                                           joinedload(Station.host_organisation))
+                                  .order_by(Station.code).limit(500)).all()
+    return [s for s in stations if may_manage(_principal(), s)]
+
+
+@blp.route("/devices", methods=["GET", "POST"])
+@login_required
+def devices():
+    enrolment = None
+    if request.method == "POST":
+        try:
+            device, token = create_device(_principal(), {
+                "code": request.form.get("code", "").strip(),
+                "name": request.form.get("name", "").strip() or "平板",
+                "stations": request.form.getlist("stations"), "organisations": [],
+                "notes": None})
+            text = enrolment_qr_text(token)
+            enrolment = {"device": device.code, "text": text,
+                         "png": base64.b64encode(qr_png(text, box_size=6)).decode()}
+        except AppError as error:
+            db.session.rollback()
+            _fail(error)
+    page, q = _visible_page(Device, Device.code)
+    return render_template("console/devices.html", page=page, q=q, enrolment=enrolment,
+                           stations=_manageable_stations(),
+                           missing=missing_scans([d.id for d in page.items]),
+                           tolerance_s=current_app.config["CLOCK_TOLERANCE_S"])
+
+
+@blp.post("/devices/<code>/revoke")
+@login_required
+def device_revoke(code: str):
+    try:
+        revoke_device(_principal(), _visible_or_404(Device, code), request.form.get("reason"))
+        flash(_("Device revoked."), "ok")
+    except AppError as error:
+        db.session.rollback()
+        _fail(error)
+    return redirect(url_for("console.devices"))
+
+
+@blp.route("/devices/<code>", methods=["GET", "POST"])
+@login_required
+def device_page(code: str):
+    device = _visible_or_404(Device, code)
+    if request.method == "POST":
+        changes = {"name": request.form.get("name", "").strip(),
+                   "notes": request.form.get("notes", "").strip() or None}
+        if device.person_id is None:
+            changes["stations"] = request.form.getlist("stations")
+        try:
+            update_device(_principal(), device, changes)
+            flash(_("Saved."), "ok")
+        except AppError as error:
+            db.session.rollback()
+            _fail(error)
+        return redirect(url_for("console.device_page", code=code))
+    # Its own stations are offered even when the caller could not give them
+    # (inactive, or past the first 500): saving must not drop them silently.
+    offered = {s.code: s for s in _manageable_stations()}
+    offered.update({s.code: s for s in device.stations})
+    return render_template("console/device.html", device=device,
+                           missing=missing_scans([device.id])[device.id],
+                           stations=sorted(offered.values(), key=lambda s: s.code),
+                           tolerance_s=current_app.config["CLOCK_TOLERANCE_S"])

@@ -283,5 +283,11 @@ def test_a_tablet_moved_to_another_station_from_its_page(browser, live, client, 
         page.click("#edit-device button[type=submit]")
     assert "设备至少需要一个站点或组织" in page.inner_text(".flash.error")
     assert page.locator("#e-stations option:checked").all_inner_texts() == ["站点ST-NS-1 (ST-NS-1)"]
+    # A name of blanks passes the browser's "required", not the server.
+    page.fill("#e-name", "   ")
+    with page.expect_navigation():
+        page.click("#edit-device button[type=submit]")
+    assert "name" in page.inner_text(".flash.error")
+    assert page.input_value("#e-name") == "南山平板"
     screenshot(page, "console-device")
     context.close()

@@ -8,6 +8,7 @@ import base64
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -16,6 +17,7 @@ from server.console.pages import _fail, _visible_or_404, _visible_page
 from server.console.routes import _principal, blp
 from server.devices.health import missing_scans
 from server.devices.models import Device
+from server.devices.schemas import DeviceUpdateSchema
 from server.devices.services import (create_device, enrolment_qr_text, revoke_device,
                                      update_device)
 from server.errors import AppError
@@ -81,8 +83,12 @@ def device_page(code: str):
         if device.person_id is None:
             changes["stations"] = request.form.getlist("stations")
         try:
-            update_device(_principal(), device, changes)
+            # The API's rules (lengths, codes) for what the form sends.
+            update_device(_principal(), device, DeviceUpdateSchema().load(changes))
             flash(_("Saved."), "ok")
+        except ValidationError as error:
+            flash(" ".join(f"{name}: {problems}"
+                           for name, problems in error.normalized_messages().items()), "error")
         except AppError as error:
             db.session.rollback()
             _fail(error)

@@ -78,3 +78,18 @@ def test_a_personal_phones_scope_is_its_owner(client, world, admin_token):
     response = client.patch("/api/v1/devices/PHONE-1", headers=auth(admin_token),
                             json={"stations": ["ST-BA-1"]})
     assert response.status_code == 422 and "stations" in response.json["errors"]
+
+
+def test_a_committee_device_moved_to_another_committee(client, make_device, admin_token):
+    """Organisations, not stations: the scope before the change is read
+    whole before it, so what left is told apart from what stayed."""
+    code, token = make_device(stations=[], organisations=["BA-DW"])
+    held, cursor = pull_all(client, token)
+    assert set(held["people"]) == {"P-BA-1", "P-BA-2", "P-BA-3"}
+    moved = client.patch(f"/api/v1/devices/{code}", headers=auth(admin_token),
+                         json={"organisations": ["NS-DW"]})
+    assert moved.status_code == 200, moved.json
+    changes, _ = pull_all(client, token, cursor)
+    assert set(changes["people"]) == {"P-NS-1"} and set(changes["stations"]) == {"ST-NS-1"}
+    assert changes["deleted"] == {("person", "P-BA-1"), ("person", "P-BA-2"),
+                                  ("person", "P-BA-3"), ("station", "ST-BA-1")}

@@ -34,6 +34,15 @@ def _sign_in(context, server, username):
     return page
 
 
+def _administrator_page(browser, live, username: str):
+    """A new administrator signed in on a desktop-sized page of a fresh
+    live server: ``(server, context, page)``."""
+    _user(username, "admin", None)
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    return server, context, _sign_in(context, server, username)
+
+
 def _number(page, selector) -> float:
     return float(page.inner_text(selector))
 
@@ -236,10 +245,7 @@ def test_devices_page_shows_a_wrong_clock_and_scans_never_received(browser, live
     events = [scan("P-BA-1", "check_in", when - timedelta(days=3), seq=seq) for seq in (1, 2, 5)]
     answer = push(client, token, batch(events, sent_at=recent(0) - timedelta(days=3))).json
     assert answer["missing_seq"] == [[3, 4]]
-    _user("admin-d", "admin", None)
-    server = live(SESSION_COOKIE_SECURE="0")
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "admin-d")
+    server, context, page = _administrator_page(browser, live, "admin-d")
     page.goto(server.url + "/console/devices")
     row = page.locator("tr", has_text=behind)
     assert "慢 3.0 天" in row.inner_text()
@@ -257,10 +263,7 @@ def test_a_tablet_moved_to_another_station_from_its_page(browser, live, client, 
     code, token = make_device(stations=["ST-BA-1"])
     early = scan("P-NS-1", "check_in", recent(2), station="ST-NS-1", seq=1)
     assert push(client, token, batch([early])).json["results"][0]["code"] == "out_of_scope"
-    _user("admin-m", "admin", None)
-    server = live(SESSION_COOKIE_SECURE="0")
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "admin-m")
+    server, context, page = _administrator_page(browser, live, "admin-m")
     page.goto(server.url + "/console/devices")
     with page.expect_navigation():
         page.click(f"a:has-text('{code}')")

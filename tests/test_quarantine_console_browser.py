@@ -12,7 +12,7 @@ from server.extensions import db
 from server.people.models import Person
 from tests.browser import screenshot, serious_accessibility_violations
 from tests.sync_helpers import batch, push, recent, scan
-from tests.test_console_browser import _sign_in, _user
+from tests.test_console_browser import _administrator_page, _sign_in, _user
 
 pytestmark = pytest.mark.slow
 
@@ -134,10 +134,7 @@ def test_a_resent_correction_is_replayed_and_the_first_version_can_only_be_dismi
     assert push(client, token, batch([typo])).json["results"][0]["code"] == "unknown_person"
     corrected = {**typo, "person": "P-BA-1"}
     assert push(client, token, batch([corrected])).json["results"][0]["status"] == "conflict"
-    _user("admin-ui", "admin", None)
-    server = live(SESSION_COOKIE_SECURE="0")
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "admin-ui")
+    server, context, page = _administrator_page(browser, live, "admin-ui")
 
     page.goto(server.url + "/console/quarantine?status=conflict")
     row = page.locator("#quarantine tbody tr")
@@ -164,10 +161,7 @@ def test_a_huge_scan_is_shown_cut_and_not_offered_for_correction(browser, live, 
     _, token = make_device()
     huge = {**scan("P-BA-9X", "check_in", recent(3)), "note": "备" * 30_000}
     assert push(client, token, batch([huge])).json["results"][0]["code"] == "unknown_person"
-    _user("admin-ui", "admin", None)
-    server = live(SESSION_COOKIE_SECURE="0")
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "admin-ui")
+    server, context, page = _administrator_page(browser, live, "admin-ui")
     response = page.goto(server.url + "/console/quarantine")
     assert len(response.body()) < 60_000  # the scan alone is 90 KB, and it was there twice
     row = page.locator("#quarantine tbody tr")

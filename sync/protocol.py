@@ -36,8 +36,10 @@ FINAL_STATUSES = (ACCEPTED, DUPLICATE, CONFLICT, QUARANTINED)
 REVOKED_QR = "revoked_qr"
 OUTSIDE_GEOFENCE = "outside_geofence"
 CLOCK_CORRECTED = "clock_corrected"
+#: Entered after the fact by a person (补录), not scanned by a device.
+RETROACTIVE = "retroactive"
 #: Flags that send an otherwise ok session to review.
-REVIEW_FLAGS = frozenset({REVOKED_QR, OUTSIDE_GEOFENCE, CLOCK_CORRECTED})
+REVIEW_FLAGS = frozenset({REVOKED_QR, OUTSIDE_GEOFENCE, CLOCK_CORRECTED, RETROACTIVE})
 
 CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")

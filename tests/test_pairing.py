@@ -65,6 +65,12 @@ def test_a_flagged_event_sends_an_ok_session_to_review():
     assert s.status == "needs_review" and "revoked_qr" in s.flags
 
 
+def test_a_retroactive_entry_is_reviewed_even_when_scans_close_it():
+    """An entered check-in closed by a real scan still waits for review."""
+    [s] = pair_events([ev("a", "check_in", 0, flags={"retroactive"}), ev("b", "check_out", 60)])
+    assert s.status == "needs_review" and s.flags == {"retroactive"}
+
+
 def test_last_check_in_stays_open():
     assert pair_events([ev("a", "check_in", 0)])[0].status == "open"
 

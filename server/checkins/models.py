@@ -35,7 +35,9 @@ class CheckinEvent(db.Model):
     # cost every push (the three: ~1 ms of the 11 a 500-row COPY takes without
     # the foreign-key checks) and ~1.3 GB at 20 million events, and their
     # parents are never deleted, only retired.
-    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    #: NULL for a retroactive entry (补录), which a person entered in the
+    #: console or API (server/service_sessions/retroactive.py), not a device.
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
     batch_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int | None] = mapped_column(Int64)
     #: check_in | check_out
@@ -57,7 +59,8 @@ class CheckinEvent(db.Model):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     #: Distance from the station, metres, when both locations are known.
     distance_m: Mapped[float | None] = mapped_column(Float)
-    #: Sorted comma-separated flags: revoked_qr, outside_geofence, clock_corrected.
+    #: Sorted comma-separated flags: revoked_qr, outside_geofence, clock_corrected,
+    #: retroactive.
     flags: Mapped[str] = mapped_column(String(200), default="")
     #: SHA-256 of the canonical event JSON; tells a duplicate from a conflict.
     content_hash: Mapped[str] = mapped_column(String(64))

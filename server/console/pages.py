@@ -53,7 +53,7 @@ def _visible_or_404(model, code):
 
 def _fail(error: AppError):
     details = error.extra.get("errors") or {}
-    lines = [f"{k}: {'; '.join(v) if isinstance(v, list) else v}" for k, v in details.items()]
+    lines = [f"{_(k)}: {'; '.join(v) if isinstance(v, list) else v}" for k, v in details.items()]
     flash(" ".join([_(error.detail), *lines]), "error")  # in Chinese when catalogued
 
 

@@ -19,6 +19,7 @@ from server.extensions import csrf, db, limiter
 from server.reports.services import session_scope
 from server.service_sessions.models import ServiceSession
 from server.service_sessions.models import REVIEW_QUEUE
+from server.service_sessions.retroactive import entries_of
 from server.service_sessions.services import review_session, session_by_id
 from sync.timeutil import BUSINESS_TZ, local_today
 
@@ -127,13 +128,19 @@ def bulk_approve():
     """Approve the ticked sessions; each is checked against the caller's scope."""
     if not BulkApproveForm().validate_on_submit():
         abort(400)
-    approved = 0
+    approved = left = 0
     for session_id in request.form.getlist("session")[:PAGE_SIZE]:
         session = _session_in_scope(session_id)
-        review_session(_principal(), session, {"decision": "approved",
-                                               "reason": _("Approved in bulk")})
-        approved += 1
+        try:
+            review_session(_principal(), session, {"decision": "approved",
+                                                   "reason": _("Approved in bulk")})
+            approved += 1
+        except AppError:
+            left += 1  # a retroactive entry of the caller's own: someone else certifies it
     flash(_("%(n)s sessions approved.", n=approved), "ok")
+    if left:
+        flash(_("%(n)s entered after the fact by you were left for another reviewer.",
+                n=left), "error")
     return redirect(url_for("console.review_queue"))
 
 
@@ -188,9 +195,12 @@ def session_page(session_id: str):
         amend.end_at.data = (session.end_at or session.start_at).astimezone(
             BUSINESS_TZ).replace(tzinfo=None, second=0, microsecond=0) if (
             session.end_at or session.start_at) else None
+    entries = entries_of(session)
     return render_template("console/session.html", session=session, events=events,
                            trail=trail, approve=ApproveForm(prefix="a"),
-                           reject=RejectForm(prefix="r"), amend=amend)
+                           reject=RejectForm(prefix="r"), amend=amend, entries=entries,
+                           entered_by_me=any(e.entered_by_id == _principal().user.id
+                                             for e in entries))
 
 
 @blp.post("/sessions/<session_id>/<decision>")
@@ -214,8 +224,10 @@ def decide(session_id: str, decision: str):
             return redirect(url_for("console.session_page", session_id=session_id))
     try:
         review_session(_principal(), session, data)
-    except AppError:
-        abort(403)
+    except AppError as error:
+        db.session.rollback()
+        flash(_(error.detail), "error")
+        return redirect(url_for("console.session_page", session_id=session_id), 303)
     flash(_("Saved."), "ok")
     return redirect(url_for("console.review_queue"))
 

@@ -126,3 +126,34 @@ class PairingDue(db.Model):
     #: Not paired before this: a device that says more of its backlog is on
     #: the way gets its batches paired together.
     ready_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RetroactiveEntry(db.Model):
+    """A session entered after the fact (补录): a volunteer served but no scan
+    was recorded (a flat phone, a broken tablet).
+
+    The entry becomes a check-in and a check-out flagged ``retroactive``,
+    stored beside the scans, so pairing treats it like any other pair of
+    events; the flag sends its session to review, where someone other than
+    whoever entered it must approve it (server/service_sessions/retroactive.py).
+    """
+
+    __tablename__ = "retroactive_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activity.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The event ids of the check-in and check-out it stored.
+    checkin_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    checkout_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+
+    entered_by = relationship("User")
+    person = relationship("Person")
+    station = relationship("Station")
+    activity = relationship("Activity")

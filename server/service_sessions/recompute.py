@@ -54,13 +54,13 @@ def recompute_people(touched: dict[int, Touched]) -> None:
     the new events can change.
     """
     person_ids = sorted(touched)
-    _lock_people(person_ids)
+    lock_people(person_ids)
     for start in range(0, len(person_ids), PEOPLE_PER_STATEMENT):
         chunk = {p: touched[p] for p in person_ids[start:start + PEOPLE_PER_STATEMENT]}
         _recompute_chunk(_windows(chunk), pairing_rules())
 
 
-def _lock_people(person_ids: list[int]) -> None:
+def lock_people(person_ids: list[int]) -> None:
     """Concurrent pushes for one person must re-pair one after the other, the
     later one seeing the earlier one's events. PostgreSQL: transaction-scoped
     advisory locks, taken in id order (no deadlock) and written nowhere (row

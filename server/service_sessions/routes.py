@@ -13,16 +13,14 @@ from server.errors import NotFound
 from server.extensions import db
 from server.org.models import Organisation
 from server.people.models import Person
-from server.service_sessions import pairing_queue, services
+from server.service_sessions import pairing_queue, retroactive, services
 from server.service_sessions.models import ServiceSession
-from server.service_sessions.schemas import (PairingBacklogSchema, ReviewSchema, SessionArgs,
-                                             SessionOutSchema)
+from server.service_sessions.schemas import (PairingBacklogSchema, RetroactiveEntrySchema,
+                                             ReviewSchema, SessionArgs, SessionOutSchema)
 from server.stations.models import Station
 
 blp = Blueprint("sessions", __name__, url_prefix="/sessions",
                 description="Service sessions derived from scans, and their review.")
-
-#: Statuses that wait for a secretary's decision.
 
 
 def _visible_sessions(principal):
@@ -80,6 +78,25 @@ def pairing_backlog():
     """
     require_admin()
     return pairing_queue.backlog()
+
+
+@blp.post("/retroactive")
+@blp.arguments(RetroactiveEntrySchema)
+@blp.response(201, SessionOutSchema)
+def enter_retroactive(data):
+    """Enter a session served without a scan (补录)
+
+    Stored as a check-in and a check-out flagged `retroactive`, paired like
+    scans; the session waits for review, and whoever entered it may reject
+    it but not approve or amend it (`self_certification`, 403).
+
+    :raise 403: the session would count for a branch outside the caller's scope.
+    :raise 404: unknown person, station or activity (or one the caller cannot see).
+    :raise 409: `overlaps_session`: the person has a session at that time; amend it.
+    :raise 422: `invalid_times`: end before start, in the future, longer than
+        `MAX_SESSION_S`, or older than `MAX_EVENT_AGE_DAYS`.
+    """
+    return retroactive.enter_retroactively(current_principal(), data)
 
 
 @blp.route("/<session_id>")

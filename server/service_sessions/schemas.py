@@ -66,3 +66,21 @@ class PairingBacklogSchema(ma.Schema):
     rows = ma.fields.Integer(metadata={"description": "Queued re-pairings"})
     people = ma.fields.Integer(metadata={"description": "Distinct people among them"})
     oldest_queued_at = ma.fields.DateTime(allow_none=True)
+
+
+class RetroactiveEntrySchema(ma.Schema):
+    """A session entered after the fact (补录); see docs/api.md."""
+
+    person = Code(required=True)
+    station = Code(required=True)
+    activity = Code(load_default=None, allow_none=True)
+    start_at = ma.fields.AwareDateTime(required=True)
+    end_at = ma.fields.AwareDateTime(required=True)
+    reason = ma.fields.String(required=True, validate=validate.Length(min=2, max=2000),
+                              metadata={"description": "Why no scan was recorded, and who "
+                                                       "vouches for the service"})
+
+    @validates_schema
+    def _reason_is_not_blank(self, data, **kwargs):
+        if not (data.get("reason") or "").strip():
+            raise ma.ValidationError("a retroactive entry needs a reason", "reason")

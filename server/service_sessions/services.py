@@ -9,6 +9,7 @@ from server.auth.principal import Principal
 from server.errors import Forbidden, NotFound
 from server.extensions import db
 from server.service_sessions.models import Review, ServiceSession
+from server.service_sessions.retroactive import refuse_self_certification
 from server.service_sessions.status import judge
 
 
@@ -29,9 +30,12 @@ def review_session(principal: Principal, session: ServiceSession, data: dict) ->
     """Record a decision; the original derived times stay, the review is added.
 
     :raise Forbidden: the session's branch is outside the caller's scope.
+    :raise AppError: ``self_certification`` (403): approving or amending a
+        retroactive entry the caller made.
     """
     if not may_review(principal, session):
         raise Forbidden("You may review only sessions of your own organisations.")
+    refuse_self_certification(principal, session, data["decision"])
     review = Review(key_event_id=session.key_event_id, decision=data["decision"],
                     amended_start_at=data.get("start_at"), amended_end_at=data.get("end_at"),
                     reason=data.get("reason"), user_id=principal.user.id,

@@ -22,6 +22,10 @@ def test_demo_has_sessions_to_review_and_scans_in_quarantine(app):
     waiting = db.session.execute(select(QuarantinedEvent.reason, QuarantinedEvent.missing_code)
                                  .where(QuarantinedEvent.status == "waiting")).all()
     assert sorted(map(tuple, waiting)) == [("malformed", None), ("unknown_person", "P-00O0001")]
+    # The branch secretary's retroactive entry waits for someone else's approval.
+    [entered] = db.session.scalars(select(ServiceSession).where(
+        ServiceSession.flags == "retroactive")).all()
+    assert entered.status == "needs_review" and entered.pending_seconds == 2 * 3600
 
 
 def test_demo_refuses_a_database_that_is_not_empty(app):

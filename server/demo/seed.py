@@ -19,8 +19,10 @@ from server.auth.principal import Principal
 from server.auth.services import create_user
 from server.checkins.ingest import record_batch
 from server.service_sessions import pairing_queue
+from server.service_sessions.retroactive import enter_retroactively
 from server.demo import data
 from server.devices.services import create_device, enrol_device
+from server.errors import Conflict
 from server.extensions import db
 from server.org.services import create_area, create_organisation
 from server.people.services import create_person
@@ -57,10 +59,11 @@ def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026)
     create_user("system", {"username": "baoan", "display_name": "宝安区管理员",
                            "password": passwords["baoan"],
                            "grants": [{"role": "area_admin", "area": "SZ-BA"}]})
-    create_user("system", {"username": "secretary", "display_name": "海城社区第一党支部书记",
-                           "password": passwords["secretary"],
-                           "grants": [{"role": "branch_secretary",
-                                       "organisation": "BA-XA-HC-ZB1"}]})
+    secretary = create_user("system", {"username": "secretary",
+                                       "display_name": "海城社区第一党支部书记",
+                                       "password": passwords["secretary"],
+                                       "grants": [{"role": "branch_secretary",
+                                                   "organisation": "BA-XA-HC-ZB1"}]})
     create_user("system", {"username": "manager", "display_name": "大汪山暖蜂驿站站长",
                            "password": passwords["manager"],
                            "grants": [{"role": "station_manager",
@@ -117,7 +120,24 @@ def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026)
                  .encode())
     db.session.commit()
     pairing_queue.drain(budget_s=float("inf"))
+    _retroactive_example(Principal.of(secretary), members["BA-XA-HC-ZB1"], "BA-XA-HC-0001")
+    db.session.commit()
     return passwords
+
+
+def _retroactive_example(secretary: Principal, members: list[str], station: str) -> None:
+    """The secretary's 补录 of yesterday evening, waiting for someone else
+    (the demo's admin) to approve it; the first member free at that time."""
+    evening = datetime.combine(local_today() - timedelta(days=1), time(18, 0), BUSINESS_TZ)
+    for person in members:
+        try:
+            enter_retroactively(secretary, {
+                "person": person, "station": station, "activity": None,
+                "start_at": evening, "end_at": evening + timedelta(hours=2),
+                "reason": "手机没电未能扫码，站长确认在站服务（演示数据）"})
+            return
+        except Conflict:
+            continue
 
 
 def _shifts(rng: random.Random, people: list[str], station: str, start_day, days: int) -> list:

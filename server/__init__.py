@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.auth.routes import users_blp
     from server.checkins.routes import blp as sync_blp
     from server.checkins.routes import quarantine_blp
+    from server.corrections.routes import blp as corrections_blp
     from server.devices.routes import blp as devices_blp
     from server.imports.routes import blp as imports_blp
     from server.org.routes import areas_blp, organisations_blp
@@ -106,7 +107,7 @@ def _register_blueprints(app: Flask, api) -> None:
     for blueprint in (auth_blp, users_blp, areas_blp, organisations_blp, people_blp,
                       stations_blp, activities_blp, devices_blp, imports_blp, sync_blp,
                       quarantine_blp, qr_blp, sync_pull_blp, sessions_blp, reports_blp,
-                      volunteer_blp):
+                      volunteer_blp, corrections_blp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

@@ -39,6 +39,7 @@ class PhoneToken(ma.Schema):
 
 
 class RecentSession(ma.Schema):
+    id = ma.fields.String(metadata={"description": "The session's id, to ask for a correction"})
     station = ma.fields.String()
     start_at = ma.fields.AwareDateTime(allow_none=True)
     end_at = ma.fields.AwareDateTime(allow_none=True)

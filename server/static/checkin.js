@@ -46,7 +46,15 @@ async function showSummary() {
   $("recent").replaceChildren(...me.recent.map((s) => {
     const item = document.createElement("li");
     const start = s.start_at ? new Date(s.start_at).toLocaleString() : "—";
-    item.textContent = `${s.station} · ${start} · ${(s.credited_seconds / 3600).toFixed(1)} h`;
+    item.textContent = `${s.station} · ${start} · ${(s.credited_seconds / 3600).toFixed(1)} h `;
+    if (s.id) {  // answers cached before sessions carried their id have none
+      const ask = document.createElement("button");
+      ask.type = "button";
+      ask.className = "ask";
+      ask.textContent = text("t-ask");
+      ask.addEventListener("click", () => openCorrection(s));
+      item.append(ask);
+    }
     return item;
   }));
 }
@@ -80,6 +88,7 @@ async function syncNow(station) {
     const token = await getMeta("token");
     const response = await fetch("/api/v1/volunteer/me", { headers: { Authorization: `Bearer ${token}` } });
     if (response.ok) await setMeta("me", await response.json());
+    await sendCorrections(token);
   } catch (error) {
     failed = 0; // no answer at all: offline, or the server is away
   }
@@ -87,6 +96,7 @@ async function syncNow(station) {
   else if (failed === 0 || worthRetrying(failed)) syncAgainLater(station);
   await refreshQueue();
   await showSummary();
+  await showCorrections();
   if (station) await showWarning(station);
 }
 
@@ -158,6 +168,7 @@ async function start() {
     syncNow(station);
   });
   window.addEventListener("online", () => syncNow(station));
+  wireCorrections(station, syncNow);
   // Shown once its button says what a tap records and answers it: shown
   // first, it was blank (and dead) while IndexedDB answered.
   await showAction(station);
@@ -165,6 +176,7 @@ async function start() {
   await showWarning(station);
   await refreshQueue();
   await showSummary();
+  await showCorrections();
   syncNow(station);
 }
 

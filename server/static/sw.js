@@ -3,8 +3,8 @@
 importScripts("/static/queue.js");
 
 // A new name on every change to the shell: phones keep the cached one until it changes.
-const SHELL_CACHE = "checkin-shell-v3";
-const SHELL = ["/app/checkin", "/static/checkin.js", "/static/queue.js"];
+const SHELL_CACHE = "checkin-shell-v4";
+const SHELL = ["/app/checkin", "/static/checkin.js", "/static/queue.js", "/static/corrections.js"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL))

@@ -74,8 +74,9 @@ def my_summary(person: Person) -> dict:
     return {"person": {"code": person.code, "name": person.name},
             "month": first.strftime("%Y-%m"), "credited_seconds": credited,
             "pending_seconds": pending,
-            "recent": [{"id": s.key_event_id, "station": s.station.name, "start_at": s.start_at, "end_at": s.end_at,
-                        "status": s.status, "credited_seconds": s.credited_seconds}
+            "recent": [{"id": s.key_event_id, "station": s.station.name,
+                        "start_at": s.start_at, "end_at": s.end_at, "status": s.status,
+                        "credited_seconds": s.credited_seconds}
                        for s in recent]}
 
 

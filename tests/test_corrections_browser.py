@@ -1,0 +1,90 @@
+"""A correction request (更正申请) end to end in headless Chromium: written on
+the volunteer's phone while offline, sent when the network returns, acted on
+and answered in the secretary's console, the answer read on the phone."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from sync.timeutil import BUSINESS_TZ
+from tests.browser import screenshot, serious_accessibility_violations
+from tests.conftest import auth
+from tests.sync_helpers import recent
+from tests.test_checkin_page_browser import PHONE, _invitation, _path, _wait_uploaded
+from tests.test_console_browser import _sign_in, _user
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_request_written_offline_is_answered_in_the_console(
+        browser, live, client, world, admin_token):
+    server = live(SESSION_COOKIE_SECURE="0")
+    station_path = _path(client.get("/api/v1/stations/ST-BA-1/qr",
+                                    headers=auth(admin_token)).json["url"])
+    phone = browser.new_context(**PHONE, timezone_id="Asia/Shanghai")
+    page = phone.new_page()
+    page.goto(server.url + station_path)
+    page.wait_for_selector("#enrol:not([hidden])")
+    page.fill("#person-code", "P-BA-1")
+    page.fill("#one-time-code", _invitation(client, admin_token))
+    page.click("#enrol-form button[type=submit]")
+    page.wait_for_selector("#scanner:not([hidden])")
+    _wait_uploaded(page)
+
+    served_from = recent(28).astimezone(BUSINESS_TZ).replace(minute=0, second=0,
+                                                             microsecond=0)
+    phone.set_offline(True)
+    page.click("#ask-missing")
+    assert page.input_value("#c-station") == "ST-BA-1"
+    page.fill("#c-start", served_from.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#c-end", (served_from + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#c-message", "手机没电了，站长王芳可以证明")
+    assert serious_accessibility_violations(page) == []
+    page.click("#correction button[type=submit]")
+    page.wait_for_function(
+        "document.getElementById('correction-status').textContent.includes('联网后自动提交')")
+    assert "尚未提交" in page.inner_text("#corrections")
+    phone.set_offline(False)
+    page.wait_for_function(
+        "document.getElementById('corrections').textContent.includes('等待答复')",
+        timeout=20000)
+    assert "已提交" in page.inner_text("#correction-status")
+    screenshot(page, "checkin-correction-sent")
+
+    _user("sec-corr", "branch_secretary", "BA-ZB1")
+    console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    desk = _sign_in(console, server, "sec-corr")
+    with desk.expect_navigation():
+        desk.click("nav >> text=更正申请")
+    assert "手机没电了" in desk.inner_text("#corrections")
+    assert serious_accessibility_violations(desk) == []
+    screenshot(desk, "console-corrections")
+    # The retroactive entry form, filled in from the request.
+    with desk.expect_navigation():
+        desk.click("#corrections >> text=补录")
+    assert desk.input_value("#r-person") == "P-BA-1"
+    assert desk.input_value("#r-station") == "ST-BA-1"
+    assert desk.input_value("#r-start") == served_from.strftime("%Y-%m-%dT%H:%M")
+    assert "手机没电了" in desk.input_value("#r-reason")
+    with desk.expect_navigation():
+        desk.click("#retroactive button[type=submit]")
+    desk.wait_for_url(re.compile(r".*/console/sessions/.+"))
+    assert "需审核" in desk.inner_text("#status")
+
+    desk.goto(server.url + "/console/corrections")
+    desk.select_option("#corrections select[name=outcome]", "entered")
+    desk.fill("#corrections textarea[name=answer]", "已补录，待其他审核人确认后计入")
+    with desk.expect_navigation():
+        desk.click("#corrections button[type=submit]")
+    assert "已答复" in desk.inner_text(".flash.ok")
+    assert "无" in desk.inner_text("#corrections") or "None" in desk.inner_text("#corrections")
+    console.close()
+
+    page.reload()
+    page.wait_for_function(
+        "document.getElementById('corrections').textContent.includes('已补录，待其他审核人确认')",
+        timeout=20000)
+    assert "补录" in page.inner_text("#corrections")
+    phone.close()

@@ -18,6 +18,7 @@ _INT_SETTINGS = (
     "CLOCK_TOLERANCE_S",
     "DEBOUNCE_S",
     "MAX_SESSION_S",
+    "DAILY_REVIEW_S",
     "ENROLMENT_TTL_S",
     "API_TOKEN_TTL_S",
     "FUTURE_TOLERANCE_S",
@@ -50,6 +51,10 @@ def load_config(instance_path: str) -> dict:
         "CLOCK_TOLERANCE_S": 120,
         "DEBOUNCE_S": 600,
         "MAX_SESSION_S": 12 * 3600,
+        #: A person's hours of a day credited without review; past them, to
+        #: review (design/domain.md: 8 h at once, 8-12 h by the organisation).
+        #: 0 turns the limit off.
+        "DAILY_REVIEW_S": 8 * 3600,
         "FUTURE_TOLERANCE_S": 24 * 3600,
         "MAX_EVENT_AGE_DAYS": 400,
         #: How long a device's batches wait for the rest of its backlog

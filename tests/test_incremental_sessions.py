@@ -6,6 +6,7 @@ import random
 import uuid
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from server.checkins.models import CheckinEvent
@@ -13,7 +14,9 @@ from server.extensions import db
 from server.people.models import Person
 from server.service_sessions.models import ServiceSession
 from server.service_sessions.recompute import pairing_rules
-from sync.pairing import EventRecord, pair_events
+from sync.daily_limit import DaySession, over_daily_limit
+from sync.pairing import OK, EventRecord, pair_events
+from sync.timeutil import local_date
 from tests.sync_helpers import batch, push, recent, scan
 
 PEOPLE = ["P-BA-1", "P-BA-2", "P-BA-3"]
@@ -31,20 +34,29 @@ def _random_events(rng: random.Random, count: int) -> list[dict]:
 def _stored_sessions():
     db.session.expire_all()
     return sorted((s.person_id, s.key_event_id, s.derived_status, s.derived_start_at,
-                   s.derived_end_at, s.checkout_event_id)
+                   s.derived_end_at, s.checkout_event_id, s.over_daily_limit)
                   for s in db.session.scalars(select(ServiceSession)))
 
 
 def _full_pairing():
+    """Every person's events paired at once, each session with whether the
+    daily limit (no reviews here) sends it to review."""
     rows = db.session.execute(select(CheckinEvent)).scalars().all()
     by_person: dict[int, list] = {}
     for r in rows:
         by_person.setdefault(r.person_id, []).append(EventRecord(
             id=r.event_id, type=r.type, station=r.station_id, effective_at=r.effective_at,
             flags=frozenset(f for f in r.flags.split(",") if f)))
-    return sorted((person, s.key_event_id, s.status, s.start_at, s.end_at, s.checkout_id)
-                  for person, events in by_person.items()
-                  for s in pair_events(events, pairing_rules()))
+    sessions = [(person, s) for person, events in by_person.items()
+                for s in pair_events(events, pairing_rules())]
+    days: dict[tuple, list] = {}
+    for person, s in sessions:
+        days.setdefault((person, local_date(s.key_at)), []).append(
+            DaySession(s.key_event_id, s.key_at, s.length_seconds if s.status == OK else 0, None))
+    over = set().union(*(over_daily_limit(day, current_app.config["DAILY_REVIEW_S"])
+                         for day in days.values()))
+    return sorted((person, s.key_event_id, s.status, s.start_at, s.end_at, s.checkout_id,
+                   s.key_event_id in over) for person, s in sessions)
 
 
 def test_random_batches_in_random_order_equal_a_full_pairing(client, make_device):
@@ -59,6 +71,8 @@ def test_random_batches_in_random_order_equal_a_full_pairing(client, make_device
         assert response.status_code == 200
         position += size
         assert _stored_sessions() == _full_pairing()
+    # Some days went past the daily limit, so its bookkeeping was checked too.
+    assert any(s[-1] for s in _stored_sessions())
     # Replaying a random subset in another batching changes nothing.
     before = _stored_sessions()
     push(client, token, batch(rng.sample(events, 40)))
@@ -191,3 +205,20 @@ def test_a_late_event_that_changes_the_next_session_re_pairs_to_the_end(client, 
     assert _stored_sessions() == _full_pairing()
     assert len(_stored_sessions()) == 3
     assert _flags_of(tampered) != "tampered"
+
+
+def test_the_daily_limit_weighs_the_whole_day_not_just_the_repaired_window(client,
+                                                                           make_device):
+    """Re-pairing starts at the session before the new scans; the day's
+    earlier sessions still count towards its limit."""
+    _, token = make_device()
+    day = recent(24 * 3).replace(hour=0, minute=0, second=0, microsecond=0)
+    shifts = [(1, 3), (5, 3)]  # 09-12 and 13-16 in Shanghai: 6 h
+    push(client, token, batch([scan("P-BA-1", kind, day + timedelta(hours=start + hours * n))
+                               for start, hours in shifts
+                               for n, kind in enumerate(("check_in", "check_out"))]))
+    push(client, token, batch([scan("P-BA-1", "check_in", day + timedelta(hours=9)),
+                               scan("P-BA-1", "check_out", day + timedelta(hours=12))]))
+    stored = sorted(_stored_sessions(), key=lambda s: s[3])
+    assert [s[-1] for s in stored] == [False, False, True]
+    assert stored == sorted(_full_pairing(), key=lambda s: s[3])

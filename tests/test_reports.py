@@ -119,8 +119,9 @@ def test_late_event_sends_a_reviewed_session_back_to_review(client, make_device,
     _, token = make_device()
     secretary = make_user("branch_secretary", "BA-ZB1")
     push(client, token, batch([scan("P-BA-1", "check_in", at("2026-11-10 09:00")),
-                               scan("P-BA-1", "check_out", at("2026-11-10 22:00"))]))
+                               scan("P-BA-1", "check_out", at("2026-11-10 19:00"))]))
     [session] = _session_of("P-BA-1")
+    assert session.status == "needs_review" and session.over_daily_limit  # 10 h > 8 h
     client.post(f"/api/v1/sessions/{session.key_event_id}/review", headers=auth(secretary),
                 json={"decision": "approved"})
     assert _session_of("P-BA-1")[0].status == "approved"
@@ -260,3 +261,58 @@ def test_dual_reporting_counts_service_in_the_home_community(client, make_device
                       headers=auth(admin_token)).json
     assert [(r["code"], r["home_area"], r["credited_seconds"], r["sessions"]) for r in rows] == [
         ("P-BA-1", "SZ-NS", 7200, 1)]
+
+
+def test_hours_past_eight_a_day_wait_for_the_branch(client, make_device, make_user):
+    """design/domain.md: up to 8 h of a person's day are credited at once,
+    8-12 h after the organisation approves."""
+    _, token = make_device()
+    secretary = make_user("branch_secretary", "BA-ZB1")
+    # Pushed afternoon first, morning later: the limit follows the day's order.
+    _push_shift(client, token, "P-BA-1", at("2026-11-10 14:00"), 4)
+    [afternoon] = _session_of("P-BA-1")
+    assert (afternoon.status, afternoon.credited_seconds) == ("ok", 4 * 3600)
+    _push_shift(client, token, "P-BA-1", at("2026-11-10 08:00"), 5)
+    morning, afternoon = _session_of("P-BA-1")
+    assert (morning.status, morning.over_daily_limit) == ("ok", False)
+    assert (afternoon.status, afternoon.over_daily_limit) == ("needs_review", True)
+    assert (afternoon.credited_seconds, afternoon.pending_seconds) == (0, 4 * 3600)
+    listed = client.get(f"/api/v1/sessions/{afternoon.key_event_id}",
+                        headers=auth(secretary)).json
+    assert "over_daily_limit" in listed["flags"]
+    assert _report(client, secretary, month="2026-11")["BA-ZB1"]["credited_seconds"] == 5 * 3600
+    approved = client.post(f"/api/v1/sessions/{afternoon.key_event_id}/review",
+                           headers=auth(secretary), json={"decision": "approved"})
+    assert approved.status_code == 200 and approved.json["credited_seconds"] == 4 * 3600
+    assert _report(client, secretary, month="2026-11")["BA-ZB1"]["credited_seconds"] == 9 * 3600
+    # One session of 9 h on another day waits as well.
+    _push_shift(client, token, "P-BA-1", at("2026-11-11 08:00"), 9)
+    assert _session_of("P-BA-1")[-1].status == "needs_review"
+
+
+def test_more_than_twelve_hours_a_day_is_approved_above_the_branch(client, make_device,
+                                                                   make_user):
+    _, token = make_device()
+    branch, committee = (make_user("branch_secretary", "BA-ZB1"),
+                         make_user("branch_secretary", "BA-DW"))
+    _push_shift(client, token, "P-BA-1", at("2026-11-10 07:00"), 13)
+    [long_day] = _session_of("P-BA-1")
+    refused = client.post(f"/api/v1/sessions/{long_day.key_event_id}/review",
+                          headers=auth(branch), json={"decision": "approved"})
+    assert refused.status_code == 403 and refused.json["code"] == "needs_higher_approval"
+    # The branch may still amend it to what it can certify, or reject it.
+    amended = client.post(f"/api/v1/sessions/{long_day.key_event_id}/review",
+                          headers=auth(branch), json={
+                              "decision": "amended", "reason": "午休两小时不计",
+                              "start_at": "2026-11-10T07:00:00+08:00",
+                              "end_at": "2026-11-10T18:00:00+08:00"})
+    assert amended.status_code == 200 and amended.json["credited_seconds"] == 11 * 3600
+    # Two sessions of one day adding up to more than 12 h count together.
+    _push_shift(client, token, "P-BA-1", at("2026-11-10 21:00"), 2)
+    evening = _session_of("P-BA-1")[-1]
+    assert evening.status == "needs_review"
+    assert client.post(f"/api/v1/sessions/{evening.key_event_id}/review", headers=auth(branch),
+                       json={"decision": "approved"}).status_code == 403
+    assert client.post(f"/api/v1/sessions/{evening.key_event_id}/review",
+                       headers=auth(committee),
+                       json={"decision": "approved"}).status_code == 200

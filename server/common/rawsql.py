@@ -6,6 +6,7 @@ Values cross the boundary as the models store them: times as naive UTC
 """
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime, timezone
 from operator import itemgetter
 
@@ -206,7 +207,10 @@ def update_rows(connection: Connection, table, rows: list[dict], *, key: str = "
                 f"({', '.join([raw.mark] * len(names))})",
                 f") AS v WHERE {table.name}.{key} = {column[key]}", values)
             return
-        scratch = f"{table.name}_changes"
+        # One scratch table per set of columns: it lives as long as the
+        # connection, and a second caller updating other columns must not
+        # find the first one's.
+        scratch = f"{table.name}_changes_{zlib.crc32(','.join(names).encode()):08x}"
         # Same column types, none of the table's constraints or generated columns.
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {scratch} ON COMMIT DELETE ROWS "
                        f"AS SELECT {', '.join(names)} FROM {table.name} WITH NO DATA")

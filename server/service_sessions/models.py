@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Computed, Date, ForeignKey, Index, String, Text
+from sqlalchemy import Computed, Date, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db_types import UTCDateTime, utcnow
@@ -59,6 +59,9 @@ class ServiceSession(db.Model):
     flags: Mapped[str] = mapped_column(String(200), default="")
     #: True when a review exists but late events changed the derived times.
     review_stale: Mapped[bool] = mapped_column(default=False)
+    #: An ``ok`` session past the person's daily limit of hours credited
+    #: without review (DAILY_REVIEW_S, sync/daily_limit.py): it waits for review.
+    over_daily_limit: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: In the review queue: flagged by pairing, or a review that no longer
     #: applies. Kept by the database so no write path can forget it.
     awaiting_review: Mapped[bool] = mapped_column(Computed(

@@ -24,8 +24,9 @@ from server.db_types import utcnow
 from server.extensions import db
 from server.people.models import Person
 from server.service_sessions.models import Review, ServiceSession
-from server.service_sessions.status import judge
-from sync.pairing import EventRecord, PairingRules, Session, pair_events
+from server.service_sessions.status import AMENDED, APPROVED, REJECTED, judge
+from sync.daily_limit import DaySession, over_daily_limit
+from sync.pairing import OK, EventRecord, PairingRules, Session, pair_events
 from sync.timeutil import local_date
 
 #: A check-in this long before an activity's planned start counts as attending it.
@@ -266,6 +267,60 @@ def _recompute_chunk(windows: dict[int, _Window], rules: PairingRules) -> None:
         now = utcnow()
         update_rows(connection, table, [{"id": row["_id"], **{k: row[k] for k in _COMPARED},
                                          "updated_at": now} for row in changed])
+    days: dict[int, set[date]] = {p: {local_date(s.key_at) for s in sessions}
+                                  for p, sessions in derived.items()}
+    for r in replaced:
+        days.setdefault(r.person_id, set()).add(r.local_date)
+    review_long_days(days)
+
+
+def review_long_days(days: dict[int, set[date]]) -> None:
+    """Apply the daily limit (sync/daily_limit.py) to whole stored days.
+
+    Runs after every re-pairing, on each day it wrote: the limit depends on
+    all the day's sessions, and a window may begin or end mid-day. Each
+    session's judged columns are written again where the limit changes them
+    (re-pairing writes them as if no limit applied).
+    """
+    limit = current_app.config["DAILY_REVIEW_S"]
+    days = {p: d for p, d in days.items() if d}
+    if not days:
+        return
+    table = ServiceSession.__table__
+    c = table.c
+    rows = db.session.execute(
+        select(c.id, c.person_id, c.local_date, c.key_event_id, c.key_at, c.derived_status,
+               c.derived_start_at, c.derived_end_at, c.over_daily_limit, c.status, c.start_at,
+               c.end_at, c.review_stale, c.credited_seconds, c.pending_seconds)
+        .where(in_values(c.person_id, sorted(days)),
+               c.local_date.between(min(min(d) for d in days.values()),
+                                    max(max(d) for d in days.values())))).all()
+    by_day: dict[tuple[int, date], list] = {}
+    for row in rows:
+        if row.local_date in days[row.person_id]:
+            by_day.setdefault((row.person_id, row.local_date), []).append(row)
+    day_rows = [r for day in by_day.values() for r in day]
+    reviews = _latest_reviews([r.key_event_id for r in day_rows])
+    over = set()
+    for day in by_day.values():
+        over |= over_daily_limit((_day_session(r, reviews.get(r.key_event_id)) for r in day),
+                                 limit)
+    updates = []
+    for r in day_rows:
+        flag = r.key_event_id in over
+        judged = judge(r.derived_status, r.derived_start_at, r.derived_end_at,
+                       reviews.get(r.key_event_id), flag)
+        now = (flag, judged.status, judged.start_at, judged.end_at, judged.review_stale,
+               judged.credited_seconds, judged.pending_seconds)
+        if now != (bool(r.over_daily_limit), r.status, r.start_at, r.end_at,
+                   bool(r.review_stale), r.credited_seconds, r.pending_seconds):
+            updates.append({"id": r.id, "over_daily_limit": flag, "status": judged.status,
+                            "start_at": judged.start_at, "end_at": judged.end_at,
+                            "review_stale": judged.review_stale,
+                            "credited_seconds": judged.credited_seconds,
+                            "pending_seconds": judged.pending_seconds, "updated_at": utcnow()})
+    if updates:
+        update_rows(db.session.connection(), table, updates)
 
 
 #: Columns compared to decide whether a stored session needs an update.
@@ -290,6 +345,15 @@ _EVENT_COLUMNS = _kinds(("person_id", "event_id", "type", "station_id", "effecti
 def _differs(stored, row: dict) -> bool:
     return any(getattr(stored, name) != row[name] for name in _COMPARED
                if name != "review_stale") or bool(stored.review_stale) != row["review_stale"]
+
+
+def _day_session(row, review) -> DaySession:
+    """A stored session as the daily limit weighs it."""
+    unlimited = judge(row.derived_status, row.derived_start_at, row.derived_end_at, review)
+    reviewed = unlimited.status in (APPROVED, AMENDED, REJECTED)
+    return DaySession(row.key_event_id, row.key_at,
+                      unlimited.credited_seconds if row.derived_status == OK else 0,
+                      unlimited.credited_seconds if reviewed else None)
 
 
 def _latest_reviews(key_ids: list[str]) -> dict[str, Review]:

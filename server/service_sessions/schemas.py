@@ -34,7 +34,11 @@ class SessionOutSchema(ma.Schema):
     end_at = ma.fields.AwareDateTime(allow_none=True)
     derived_start_at = ma.fields.AwareDateTime(allow_none=True)
     derived_end_at = ma.fields.AwareDateTime(allow_none=True)
-    flags = ma.fields.Function(lambda s: [f for f in s.flags.split(",") if f])
+    flags = ma.fields.Function(
+        lambda s: [f for f in s.flags.split(",") if f]
+        + (["over_daily_limit"] if s.over_daily_limit else []),
+        metadata={"description": "Its events' flags, and over_daily_limit: past the "
+                                 "person's hours of the day credited without review"})
     review_stale = ma.fields.Boolean()
     credited_seconds = ma.fields.Integer()
     pending_seconds = ma.fields.Integer()

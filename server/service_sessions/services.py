@@ -1,14 +1,16 @@
 """Reviewing sessions: approve, reject, amend, with the trail kept."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, select
 
 from server.audit.services import record_audit
 from server.auth.policy import may_manage
 from server.auth.principal import Principal
-from server.errors import Forbidden, NotFound
+from server.errors import AppError, Forbidden, NotFound
 from server.extensions import db
 from server.service_sessions.models import Review, ServiceSession
+from server.service_sessions.recompute import review_long_days
 from server.service_sessions.retroactive import refuse_self_certification
 from server.service_sessions.status import judge
 
@@ -31,7 +33,9 @@ def review_session(principal: Principal, session: ServiceSession, data: dict) ->
 
     :raise Forbidden: the session's branch is outside the caller's scope.
     :raise AppError: ``self_certification`` (403): approving or amending a
-        retroactive entry the caller made.
+        retroactive entry the caller made; ``needs_higher_approval`` (403):
+        crediting the person more than ``MAX_SESSION_S`` on one day, unless
+        the caller manages above the branch.
     """
     if not may_review(principal, session):
         raise Forbidden("You may review only sessions of your own organisations.")
@@ -41,20 +45,53 @@ def review_session(principal: Principal, session: ServiceSession, data: dict) ->
                     reason=data.get("reason"), user_id=principal.user.id,
                     based_on_start_at=session.derived_start_at,
                     based_on_end_at=session.derived_end_at)
+    judged = judge(session.derived_status, session.derived_start_at, session.derived_end_at,
+                   review, session.over_daily_limit)
+    if _day_credited_with(session, judged.credited_seconds) > current_app.config[
+            "MAX_SESSION_S"] and not _manages_above(principal, session.branch):
+        raise AppError("needs_higher_approval",
+                       "Crediting more than 12 hours of one person's day is approved above "
+                       "the branch (its committee, or the district).", status=403,
+                       limit_seconds=current_app.config["MAX_SESSION_S"])
     db.session.add(review)
     before = (session.status, session.start_at, session.end_at)
-    judged = judge(session.derived_status, session.derived_start_at, session.derived_end_at,
-                   review)
     session.status, session.start_at, session.end_at = judged.status, judged.start_at, judged.end_at
     session.review_stale = judged.review_stale
     session.credited_seconds, session.pending_seconds = (judged.credited_seconds,
                                                          judged.pending_seconds)
+    # The decision changes what the day has credited, and so which of the
+    # person's later sessions that day are past the daily limit.
+    review_long_days({session.person_id: {session.local_date}})
+    db.session.refresh(session)
     record_audit(principal.actor, f"review_session_{data['decision']}", "session",
                  session.key_event_id, reason=data.get("reason"), changes={
                      "status": [before[0], session.status],
                      "start_at": [_iso(before[1]), _iso(session.start_at)],
                      "end_at": [_iso(before[2]), _iso(session.end_at)]})
     return session
+
+
+def _day_credited_with(session: ServiceSession, credited_seconds: int) -> int:
+    """The person's credited seconds on the session's day if it credited
+    ``credited_seconds`` (0 when it credits nothing: rejecting needs no one above)."""
+    if credited_seconds == 0:
+        return 0
+    others = db.session.scalar(select(func.coalesce(func.sum(ServiceSession.credited_seconds), 0))
+                               .where(ServiceSession.person_id == session.person_id,
+                                      ServiceSession.local_date == session.local_date,
+                                      ServiceSession.id != session.id))
+    return others + credited_seconds
+
+
+def _manages_above(principal: Principal, branch) -> bool:
+    """Whether ``principal`` manages what lies above ``branch``: its parent
+    organisation, or (for a top-level one) its area; administrators always do.
+    design/domain.md: "more than 12 h higher up"."""
+    if principal.is_admin:
+        return True
+    if branch.parent is not None:
+        return may_manage(principal, branch.parent)
+    return principal.covers_area_path(branch.area.path if branch.area else None)
 
 
 def _iso(value):

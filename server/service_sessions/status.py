@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from sync.pairing import CREDITED_STATUSES, PENDING_STATUSES
+from sync.pairing import CREDITED_STATUSES, NEEDS_REVIEW, OK, PENDING_STATUSES
 
 APPROVED, REJECTED, AMENDED = "approved", "rejected", "amended"
 
@@ -19,13 +19,17 @@ class Judged(NamedTuple):
 
 
 def judge(derived_status: str, derived_start: datetime | None, derived_end: datetime | None,
-          review) -> Judged:
+          review, over_daily_limit: bool = False) -> Judged:
     """Combine what pairing derived with the latest review, if it still applies.
 
     A review applies while the derived times are those the reviewer saw; when
     late events change them, the session goes back to its derived status
-    (and so to the review queue) with ``review_stale`` set.
+    (and so to the review queue) with ``review_stale`` set. An ``ok``
+    session past the day's limit on credited hours (sync/daily_limit.py)
+    waits for review as ``needs_review``.
     """
+    if over_daily_limit and derived_status == OK:
+        derived_status = NEEDS_REVIEW
     status, start, end, stale = derived_status, derived_start, derived_end, False
     if review is not None:
         if (review.based_on_start_at, review.based_on_end_at) == (derived_start, derived_end):

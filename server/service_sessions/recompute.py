@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, func, or_, select, tuple_
 
 from server.activities.models import Activity
 from server.common.rawsql import (RawSql, in_values, read_date, read_time, update_rows,
@@ -283,21 +283,20 @@ def review_long_days(days: dict[int, set[date]]) -> None:
     (re-pairing writes them as if no limit applied).
     """
     limit = current_app.config["DAILY_REVIEW_S"]
-    days = {p: d for p, d in days.items() if d}
-    if not days:
-        return
     table = ServiceSession.__table__
     c = table.c
-    rows = db.session.execute(
-        select(c.id, c.person_id, c.local_date, c.key_event_id, c.key_at, c.derived_status,
-               c.derived_start_at, c.derived_end_at, c.over_daily_limit, c.status, c.start_at,
-               c.end_at, c.review_stale, c.credited_seconds, c.pending_seconds)
-        .where(in_values(c.person_id, sorted(days)),
-               c.local_date.between(min(min(d) for d in days.values()),
-                                    max(max(d) for d in days.values())))).all()
+    heavy = _days_that_may_be_over(sorted((p, d) for p, ds in days.items() for d in ds), limit)
+    if not heavy:
+        return
     by_day: dict[tuple[int, date], list] = {}
-    for row in rows:
-        if row.local_date in days[row.person_id]:
+    for start in range(0, len(heavy), _PAIRS_PER_STATEMENT):
+        for row in db.session.execute(
+                select(c.id, c.person_id, c.local_date, c.key_event_id, c.key_at,
+                       c.derived_status, c.derived_start_at, c.derived_end_at,
+                       c.over_daily_limit, c.status, c.start_at, c.end_at, c.review_stale,
+                       c.credited_seconds, c.pending_seconds)
+                .where(tuple_(c.person_id, c.local_date).in_(
+                    heavy[start:start + _PAIRS_PER_STATEMENT]))):
             by_day.setdefault((row.person_id, row.local_date), []).append(row)
     day_rows = [r for day in by_day.values() for r in day]
     reviews = _latest_reviews([r.key_event_id for r in day_rows])
@@ -345,6 +344,29 @@ _EVENT_COLUMNS = _kinds(("person_id", "event_id", "type", "station_id", "effecti
 def _differs(stored, row: dict) -> bool:
     return any(getattr(stored, name) != row[name] for name in _COMPARED
                if name != "review_stale") or bool(stored.review_stale) != row["review_stale"]
+
+
+#: (person, date) pairs per statement: SQLite binds two parameters each.
+_PAIRS_PER_STATEMENT = 400
+
+
+def _days_that_may_be_over(pairs: list[tuple[int, date]], limit: int) -> list:
+    """The (person, date) pairs whose sessions the limit may change: a flag
+    is set, or what the day credits or holds pending exceeds the limit (a
+    bound on what the rule adds up). Most days are neither, and skipping
+    them spares reading every touched day's sessions after every batch
+    (four devices pushing at once lost a quarter of their rate to it)."""
+    c = ServiceSession.__table__.c
+    flagged = func.max(case((c.over_daily_limit, 1), else_=0)) == 1
+    may_be_over = (or_(flagged, func.sum(c.credited_seconds + c.pending_seconds) > limit)
+                   if limit > 0 else flagged)
+    found = []
+    for start in range(0, len(pairs), _PAIRS_PER_STATEMENT):
+        found += [tuple(row) for row in db.session.execute(
+            select(c.person_id, c.local_date)
+            .where(tuple_(c.person_id, c.local_date).in_(pairs[start:start + _PAIRS_PER_STATEMENT]))
+            .group_by(c.person_id, c.local_date).having(may_be_over))]
+    return found
 
 
 def _day_session(row, review) -> DaySession:

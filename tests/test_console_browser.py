@@ -287,6 +287,14 @@ def test_a_tablet_moved_to_another_station_from_its_page(browser, live, client, 
         page.click("#edit-device button[type=submit]")
     assert "设备至少需要一个站点或组织" in page.inner_text(".flash.error")
     assert page.locator("#e-stations option:checked").all_inner_texts() == ["站点ST-NS-1 (ST-NS-1)"]
+    # Serving a committee instead of a station is a scope too.
+    page.select_option("#e-stations", [])
+    page.select_option("#e-organisations", ["NS-DW"])
+    with page.expect_navigation():
+        page.click("#edit-device button[type=submit]")
+    assert "已保存" in page.content()
+    assert page.locator("#e-organisations option:checked").all_inner_texts() == ["NS-DW (NS-DW)"]
+    assert page.locator("#e-stations option:checked").count() == 0
     # A name of blanks passes the browser's "required", not the server.
     page.fill("#e-name", "   ")
     with page.expect_navigation():

@@ -161,9 +161,13 @@ def test_gaps_in_seq_are_reported_and_never_block(client, make_device, admin_tok
     assert response.json["missing_seq"] == [[3, 5], [7, 8]]
     late = push(client, token, batch([scan("P-BA-3", "check_in", recent(1), seq=4)]))
     assert late.json["missing_seq"] == [[3, 3], [5, 5], [7, 8]]
-    # Administrators read the same gaps from the device's record.
+    # Administrators read the same gaps from the device's record, and in the list.
     assert client.get(f"/api/v1/devices/{code}", headers=auth(admin_token)).json[
         "missing_seq"] == [[3, 3], [5, 5], [7, 8]]
+    other, _ = make_device()
+    listed = {d["code"]: d["missing_seq"] for d in client.get(
+        "/api/v1/devices", headers=auth(admin_token)).json}
+    assert listed[code] == [[3, 3], [5, 5], [7, 8]] and listed[other] == []
 
 
 def test_seq_numbers_beyond_32_bits_are_kept(client, make_device):

@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from server.auth.policy import may_manage
+from server.auth.policy import may_manage, visible
 from server.console.pages import _fail, _visible_or_404, _visible_page
 from server.console.routes import _principal, blp
 from server.devices.health import missing_scans
@@ -22,6 +22,7 @@ from server.devices.services import (create_device, enrolment_qr_text, revoke_de
                                      update_device)
 from server.errors import AppError
 from server.extensions import db
+from server.org.models import Organisation
 from server.qr.images import qr_png
 from server.stations.models import Station
 
@@ -35,6 +36,14 @@ def _manageable_stations() -> list[Station]:
                                            joinedload(Station.host_organisation))
                                   .order_by(Station.code).limit(500)).all()
     return [s for s in stations if may_manage(_principal(), s)]
+
+
+def _manageable_organisations() -> list[Organisation]:
+    """Organisations the caller may give a device, in tree order (the first 500)."""
+    return [o for o in db.session.scalars(
+        select(Organisation).where(visible(_principal(), Organisation))
+        .options(joinedload(Organisation.area)).order_by(Organisation.path).limit(500))
+        if may_manage(_principal(), o)]
 
 
 @blp.route("/devices", methods=["GET", "POST"])
@@ -82,6 +91,7 @@ def device_page(code: str):
                    "notes": request.form.get("notes", "").strip() or None}
         if device.person_id is None:
             changes["stations"] = request.form.getlist("stations")
+            changes["organisations"] = request.form.getlist("organisations")
         try:
             # The API's rules (lengths, codes) for what the form sends.
             update_device(_principal(), device, DeviceUpdateSchema().load(changes))
@@ -97,7 +107,10 @@ def device_page(code: str):
     # (inactive, or past the first 500): saving must not drop them silently.
     offered = {s.code: s for s in _manageable_stations()}
     offered.update({s.code: s for s in device.stations})
+    organisations = {o.code: o for o in _manageable_organisations()}
+    organisations.update({o.code: o for o in device.organisations})
     return render_template("console/device.html", device=device,
                            missing=missing_scans([device.id])[device.id],
                            stations=sorted(offered.values(), key=lambda s: s.code),
+                           organisations=sorted(organisations.values(), key=lambda o: o.path),
                            tolerance_s=current_app.config["CLOCK_TOLERANCE_S"])

@@ -11,6 +11,7 @@ from server.common.schemas import ListArgs
 from server.db_types import utcnow
 from server.devices import services
 from server.devices.models import Device
+from server.devices.health import missing_scans
 from server.devices.schemas import (DeviceDetailSchema, DeviceOutSchema, DeviceSchema,
                                     DeviceTokenSchema, DeviceUpdateSchema, EnrolmentOutSchema,
                                     EnrolSchema)
@@ -33,11 +34,15 @@ def _enrolment(device, token):
 @blp.route("")
 class Devices(MethodView):
     @blp.arguments(ListArgs, location="query")
-    @blp.response(200, DeviceOutSchema(many=True))
+    @blp.response(200, DeviceDetailSchema(many=True))
     @blp.paginate()
     def get(self, args, pagination_parameters):
-        """List devices in the caller's scope, with their health"""
-        return page_of(scoped_query(Device, args), pagination_parameters)
+        """List devices in the caller's scope, with their health and the scans never received"""
+        devices = page_of(scoped_query(Device, args), pagination_parameters)
+        missing = missing_scans([d.id for d in devices])  # one query for the page
+        for device in devices:
+            device.missing_seq_ranges = missing[device.id].ranges
+        return devices
 
     @blp.arguments(DeviceSchema)
     @blp.response(201, EnrolmentOutSchema)

@@ -9,13 +9,13 @@ such events gives the same sessions as re-pairing everything.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from collections import namedtuple
 from functools import lru_cache
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import case, delete, func, or_, select, tuple_
+from sqlalchemy import delete, select
 
 from server.activities.models import Activity
 from server.common.rawsql import (RawSql, in_values, read_date, read_time, update_rows,
@@ -27,7 +27,7 @@ from server.service_sessions.models import Review, ServiceSession
 from server.service_sessions.status import AMENDED, APPROVED, REJECTED, judge
 from sync.daily_limit import DaySession, over_daily_limit
 from sync.pairing import OK, EventRecord, PairingRules, Session, pair_events
-from sync.timeutil import local_date
+from sync.timeutil import BUSINESS_TZ, local_date
 
 #: A check-in this long before an activity's planned start counts as attending it.
 ACTIVITY_EARLY_GRACE = timedelta(minutes=30)
@@ -282,21 +282,16 @@ def review_long_days(days: dict[int, set[date]]) -> None:
     session's judged columns are written again where the limit changes them
     (re-pairing writes them as if no limit applied).
     """
+    db.session.flush()  # the reads below are driver-level: they see only what is flushed
     limit = current_app.config["DAILY_REVIEW_S"]
-    table = ServiceSession.__table__
-    c = table.c
-    heavy = _days_that_may_be_over(sorted((p, d) for p, ds in days.items() for d in ds), limit)
+    heavy = _days_that_may_be_over({p: d for p, d in days.items() if d}, limit)
     if not heavy:
         return
+    windows = {p: _Window(_day_start(min(ds)), _day_start(max(ds) + timedelta(days=1))
+                          - timedelta(microseconds=1), False) for p, ds in heavy.items()}
     by_day: dict[tuple[int, date], list] = {}
-    for start in range(0, len(heavy), _PAIRS_PER_STATEMENT):
-        for row in db.session.execute(
-                select(c.id, c.person_id, c.local_date, c.key_event_id, c.key_at,
-                       c.derived_status, c.derived_start_at, c.derived_end_at,
-                       c.over_daily_limit, c.status, c.start_at, c.end_at, c.review_stale,
-                       c.credited_seconds, c.pending_seconds)
-                .where(tuple_(c.person_id, c.local_date).in_(
-                    heavy[start:start + _PAIRS_PER_STATEMENT]))):
+    for row in _tails("service_session", "key_at", windows, _DAY_COLUMNS):
+        if row.local_date in heavy[row.person_id]:
             by_day.setdefault((row.person_id, row.local_date), []).append(row)
     day_rows = [r for day in by_day.values() for r in day]
     reviews = _latest_reviews([r.key_event_id for r in day_rows])
@@ -319,7 +314,7 @@ def review_long_days(days: dict[int, set[date]]) -> None:
                             "credited_seconds": judged.credited_seconds,
                             "pending_seconds": judged.pending_seconds, "updated_at": utcnow()})
     if updates:
-        update_rows(db.session.connection(), table, updates)
+        update_rows(db.session.connection(), ServiceSession.__table__, updates)
 
 
 #: Columns compared to decide whether a stored session needs an update.
@@ -346,26 +341,46 @@ def _differs(stored, row: dict) -> bool:
                if name != "review_stale") or bool(stored.review_stale) != row["review_stale"]
 
 
-#: (person, date) pairs per statement: SQLite binds two parameters each.
-_PAIRS_PER_STATEMENT = 400
+_DAY_COLUMNS = _kinds(("id", "person_id", "local_date", "key_event_id", "key_at",
+                       "derived_status", "derived_start_at", "derived_end_at",
+                       "over_daily_limit", "status", "start_at", "end_at", "review_stale",
+                       "credited_seconds", "pending_seconds"))
 
 
-def _days_that_may_be_over(pairs: list[tuple[int, date]], limit: int) -> list:
-    """The (person, date) pairs whose sessions the limit may change: a flag
-    is set, or what the day credits or holds pending exceeds the limit (a
-    bound on what the rule adds up). Most days are neither, and skipping
-    them spares reading every touched day's sessions after every batch
-    (four devices pushing at once lost a quarter of their rate to it)."""
-    c = ServiceSession.__table__.c
-    flagged = func.max(case((c.over_daily_limit, 1), else_=0)) == 1
-    may_be_over = (or_(flagged, func.sum(c.credited_seconds + c.pending_seconds) > limit)
-                   if limit > 0 else flagged)
-    found = []
-    for start in range(0, len(pairs), _PAIRS_PER_STATEMENT):
-        found += [tuple(row) for row in db.session.execute(
-            select(c.person_id, c.local_date)
-            .where(tuple_(c.person_id, c.local_date).in_(pairs[start:start + _PAIRS_PER_STATEMENT]))
-            .group_by(c.person_id, c.local_date).having(may_be_over))]
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), BUSINESS_TZ)
+
+
+def _days_that_may_be_over(days: dict[int, set[date]], limit: int) -> dict[int, set[date]]:
+    """Of ``days``, those whose sessions the limit may change: a flag is set,
+    or what the day credits or holds pending exceeds the limit (a bound on
+    what the rule adds up). Most days are neither; reading every touched
+    day's sessions after every batch cost four devices pushing at once a
+    quarter of their rate. One statement of indexed range look-ups on
+    ``(person_id, key_at)``, as ``_tails`` reads."""
+    if not days:
+        return {}
+    raw = RawSql(db.session.connection())
+    source, params = raw.person_times(
+        [(p, _day_start(min(ds)), _day_start(max(ds) + timedelta(days=1)))
+         for p, ds in days.items()], ("t", "hi"))
+    having = "MAX(CASE WHEN x.over_daily_limit THEN 1 ELSE 0 END) = 1"
+    if limit > 0:
+        having += f" OR SUM(x.credited_seconds + x.pending_seconds) > {int(limit)}"
+    if raw.sqlite:
+        sessions = (f"{source} JOIN service_session x ON x.person_id = w.pid "
+                    "AND x.key_at >= w.t AND x.key_at < w.hi")
+    else:  # as in _tails: one index range per person
+        sessions = (f"{source} CROSS JOIN LATERAL (SELECT * FROM service_session y "
+                    "WHERE y.person_id = w.pid AND y.key_at >= w.t AND y.key_at < w.hi "
+                    "OFFSET 0) AS x")
+    found: dict[int, set[date]] = {}
+    for person_id, day in raw.fetch(f"SELECT x.person_id, x.local_date FROM {sessions} "
+                                    f"GROUP BY x.person_id, x.local_date HAVING {having}",
+                                    params):
+        day = read_date(day)
+        if day in days[person_id]:
+            found.setdefault(person_id, set()).add(day)
     return found
 
 

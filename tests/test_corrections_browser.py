@@ -56,6 +56,7 @@ def test_a_request_written_offline_is_answered_in_the_console(
     _user("sec-corr", "branch_secretary", "BA-ZB1")
     console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     desk = _sign_in(console, server, "sec-corr")
+    assert desk.inner_text("#open-corrections") == "1"  # on the dashboard
     with desk.expect_navigation():
         desk.click("nav >> text=更正申请")
     assert "手机没电了" in desk.inner_text("#corrections")
@@ -80,6 +81,8 @@ def test_a_request_written_offline_is_answered_in_the_console(
         desk.click("#corrections button[type=submit]")
     assert "已答复" in desk.inner_text(".flash.ok")
     assert "无" in desk.inner_text("#corrections") or "None" in desk.inner_text("#corrections")
+    desk.goto(server.url + "/console/")
+    assert desk.inner_text("#open-corrections") == "0"
     console.close()
 
     page.reload()

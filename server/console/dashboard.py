@@ -8,6 +8,8 @@ from sqlalchemy import func, or_, select, true
 from server.auth.policy import visible
 from server.auth.principal import Principal
 from server.checkins.models import QUARANTINE_OPEN, QuarantinedEvent
+from server.corrections.models import CorrectionRequest
+from server.corrections.services import visible_requests
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.extensions import db
@@ -64,6 +66,8 @@ def dashboard(principal: Principal, today: date) -> dict:
     quarantined = _count_up_to_cap(select(QuarantinedEvent.id).where(
         QuarantinedEvent.status.in_(QUARANTINE_OPEN))) if principal.is_admin else None
     unpaired = pairing_queue.backlog() if principal.is_admin else None
+    corrections = _count_up_to_cap(visible_requests(principal).with_only_columns(
+        CorrectionRequest.id))
     silent = db.session.scalars(select(Device).where(
         visible(principal, Device), Device.revoked_at.is_(None),
         or_(Device.last_push_at.is_(None), Device.last_push_at < utcnow() - SILENT_AFTER))
@@ -80,7 +84,8 @@ def dashboard(principal: Principal, today: date) -> dict:
     return {"this_month": figures[this_start], "trend": trend, "last_month": figures[last_start],
             "month": this_start.strftime("%Y-%m"), "waiting_for_review": waiting,
             "waiting_capped": waiting > WAITING_COUNT_CAP, "quarantined": quarantined,
-            "unpaired": unpaired, "count_cap": WAITING_COUNT_CAP, "silent_devices": silent}
+            "unpaired": unpaired, "count_cap": WAITING_COUNT_CAP, "silent_devices": silent,
+            "corrections": corrections}
 
 
 def _count_up_to_cap(ids) -> int:

@@ -31,8 +31,9 @@ def _invitation(client, admin_token, person="P-BA-1") -> str:
     return response.json["code"]
 
 
-def _enrolled_phone(browser, server, client, admin_token, station_path):
-    context = browser.new_context(**PHONE)
+def _enrolled_phone(browser, server, client, admin_token, station_path, **options):
+    """A phone bound to P-BA-1 on the station's page; ``options`` add to PHONE's."""
+    context = browser.new_context(**{**PHONE, **options})
     page = context.new_page()
     page.goto(server.url + station_path)
     page.wait_for_selector("#enrol:not([hidden])")

@@ -12,7 +12,7 @@ from sync.timeutil import BUSINESS_TZ
 from tests.browser import screenshot, serious_accessibility_violations
 from tests.conftest import auth
 from tests.sync_helpers import recent
-from tests.test_checkin_page_browser import PHONE, _invitation, _path, _wait_uploaded
+from tests.test_checkin_page_browser import _enrolled_phone, _path, _wait_uploaded
 from tests.test_console_browser import _sign_in, _user
 
 pytestmark = pytest.mark.slow
@@ -23,14 +23,8 @@ def test_a_request_written_offline_is_answered_in_the_console(
     server = live(SESSION_COOKIE_SECURE="0")
     station_path = _path(client.get("/api/v1/stations/ST-BA-1/qr",
                                     headers=auth(admin_token)).json["url"])
-    phone = browser.new_context(**PHONE, timezone_id="Asia/Shanghai")
-    page = phone.new_page()
-    page.goto(server.url + station_path)
-    page.wait_for_selector("#enrol:not([hidden])")
-    page.fill("#person-code", "P-BA-1")
-    page.fill("#one-time-code", _invitation(client, admin_token))
-    page.click("#enrol-form button[type=submit]")
-    page.wait_for_selector("#scanner:not([hidden])")
+    phone, page = _enrolled_phone(browser, server, client, admin_token, station_path,
+                                  timezone_id="Asia/Shanghai")
     _wait_uploaded(page)
 
     served_from = recent(28).astimezone(BUSINESS_TZ).replace(minute=0, second=0,

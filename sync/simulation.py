@@ -24,13 +24,16 @@ from pathlib import Path
 
 from sync.client import LocalStore, SyncClient
 from sync.client.transport import HttpTransport
+from sync.daily_limit import DaySession, over_daily_limit
 from sync.pairing import EventRecord, PairingRules, pair_events
-from sync.timeutil import BUSINESS_TZ, format_rfc3339, parse_rfc3339
+from sync.timeutil import BUSINESS_TZ, format_rfc3339, local_date, parse_rfc3339
 
 #: Beyond this offset the server corrects times and sends sessions to review.
 CLOCK_TOLERANCE_S = 120
 #: Allowed difference between true and derived times (network latency).
 TIME_SLACK_S = 10
+#: The server's default daily limit on hours credited without review.
+DAILY_REVIEW_S = 8 * 3600
 
 
 @dataclass
@@ -256,10 +259,19 @@ def compare_with_ledger(api: _Api, run: str, devices: list[Device], start_day, t
                                                .total_seconds()) > TIME_SLACK_S):
                 differences.append(f"session {key}: {name} {theirs}, ledger "
                                    f"{want[name] and format_rfc3339(want[name])}")
+    # Hours past a person's daily limit wait for review (sync/daily_limit.py):
+    # the ledger credits what the server may credit without anyone's decision.
+    days: dict[tuple, list[DaySession]] = {}
+    for key, want in expected.items():
+        if want["start_at"] is not None:
+            days.setdefault((want["person"], local_date(want["start_at"])), []).append(
+                DaySession(key, want["start_at"], int((want["end_at"] - want["start_at"])
+                           .total_seconds()) if want["status"] == "ok" else 0, None))
+    waiting = set().union(*(over_daily_limit(day, DAILY_REVIEW_S) for day in days.values()))
     ledger_hours: dict[str, float] = {}
     for key, want in expected.items():
         branch = next(d.branch for d in devices if want["person"] in d.people)
-        if want["status"] == "ok":
+        if want["status"] == "ok" and key not in waiting:
             ledger_hours[branch] = ledger_hours.get(branch, 0) + (
                 want["end_at"] - want["start_at"]).total_seconds()
     report = api.call("GET", f"/api/v1/reports/service-hours?group_by=branch"

@@ -19,6 +19,7 @@ _INT_SETTINGS = (
     "DEBOUNCE_S",
     "MAX_SESSION_S",
     "DAILY_REVIEW_S",
+    "DAILY_PAIRS_PER_ACTIVITY",
     "ENROLMENT_TTL_S",
     "API_TOKEN_TTL_S",
     "FUTURE_TOLERANCE_S",
@@ -55,6 +56,9 @@ def load_config(instance_path: str) -> dict:
         #: review (design/domain.md: 8 h at once, 8-12 h by the organisation).
         #: 0 turns the limit off.
         "DAILY_REVIEW_S": 8 * 3600,
+        #: Check-in/out pairs of one activity a day credited without review
+        #: (design/domain.md: at most 3). 0 turns the limit off.
+        "DAILY_PAIRS_PER_ACTIVITY": 3,
         "FUTURE_TOLERANCE_S": 24 * 3600,
         "MAX_EVENT_AGE_DAYS": 400,
         #: How long a device's batches wait for the rest of its backlog

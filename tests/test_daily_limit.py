@@ -47,3 +47,18 @@ def test_the_order_sessions_come_in_does_not_matter(spans, rnd):
     shuffled = sessions[:]
     rnd.shuffle(shuffled)
     assert over_daily_limit(shuffled, 8 * HOUR) == over_daily_limit(sessions, 8 * HOUR)
+
+
+def test_a_fourth_pair_of_one_activity_in_a_day_waits():
+    sessions = [s._replace(activity="A") for s in day((8, 0.25), (9, 0.25), (10, 0.25),
+                                                      (11, 0.25))]
+    other = DaySession("o", T0 + timedelta(hours=12), 900, None, "B")
+    assert over_daily_limit(sessions + [other], 8 * HOUR, 3) == {"d"}
+    assert over_daily_limit(sessions, 8 * HOUR, 0) == set()
+
+
+def test_reviewed_pairs_of_the_activity_count_rejected_ones_do_not():
+    approved = DaySession("r", T0, 0, 900, "A")
+    rejected = DaySession("x", T0 + timedelta(minutes=30), 0, 0, "A")
+    later = [s._replace(activity="A") for s in day((8, 0.25), (9, 0.25), (10, 0.25))]
+    assert over_daily_limit([approved, rejected] + later, 8 * HOUR, 3) == {"c"}

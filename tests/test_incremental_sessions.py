@@ -53,7 +53,8 @@ def _full_pairing():
     for person, s in sessions:
         days.setdefault((person, local_date(s.key_at)), []).append(
             DaySession(s.key_event_id, s.key_at, s.length_seconds if s.status == OK else 0, None))
-    over = set().union(*(over_daily_limit(day, current_app.config["DAILY_REVIEW_S"])
+    over = set().union(*(over_daily_limit(day, current_app.config["DAILY_REVIEW_S"],
+                                          current_app.config["DAILY_PAIRS_PER_ACTIVITY"])
                          for day in days.values()))
     return sorted((person, s.key_event_id, s.status, s.start_at, s.end_at, s.checkout_id,
                    s.key_event_id in over) for person, s in sessions)

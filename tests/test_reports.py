@@ -316,3 +316,23 @@ def test_more_than_twelve_hours_a_day_is_approved_above_the_branch(client, make_
     assert client.post(f"/api/v1/sessions/{evening.key_event_id}/review",
                        headers=auth(committee),
                        json={"decision": "approved"}).status_code == 200
+
+
+def test_a_fourth_pair_of_one_activity_in_a_day_waits_for_the_branch(client, make_device,
+                                                                     make_user):
+    """design/domain.md: at most 3 check-in/out pairs per person per activity per day."""
+    secretary = make_user("branch_secretary", "BA-ZB1")
+    begins = at("2026-11-10 08:00")
+    assert client.post("/api/v1/activities", headers=auth(secretary), json={
+        "code": "ACT-DUTY", "title": "交通劝导", "kind": "volunteer_service",
+        "organisation": "BA-ZB1", "station": "ST-BA-1", "planned_start_at": begins.isoformat(),
+        "planned_end_at": (begins + timedelta(hours=10)).isoformat()}).status_code == 201
+    _, token = make_device()
+    pairs = [(begins + timedelta(hours=2 * n), begins + timedelta(hours=2 * n, minutes=30))
+             for n in range(4)]
+    push(client, token, batch([scan("P-BA-1", kind, when, activity="ACT-DUTY")
+                               for pair in pairs for kind, when in zip(
+                                   ("check_in", "check_out"), pair)]))
+    sessions = _session_of("P-BA-1")
+    assert [s.status for s in sessions] == ["ok", "ok", "ok", "needs_review"]
+    assert sessions[-1].over_daily_limit and sessions[-1].pending_seconds == 1800

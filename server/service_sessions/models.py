@@ -59,8 +59,9 @@ class ServiceSession(db.Model):
     flags: Mapped[str] = mapped_column(String(200), default="")
     #: True when a review exists but late events changed the derived times.
     review_stale: Mapped[bool] = mapped_column(default=False)
-    #: An ``ok`` session past the person's daily limit of hours credited
-    #: without review (DAILY_REVIEW_S, sync/daily_limit.py): it waits for review.
+    #: An ``ok`` session past the person's daily limits of what is credited
+    #: without review (DAILY_REVIEW_S hours, DAILY_PAIRS_PER_ACTIVITY pairs of
+    #: one activity; sync/daily_limit.py): it waits for review.
     over_daily_limit: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: In the review queue: flagged by pairing, or a review that no longer
     #: applies. Kept by the database so no write path can forget it.

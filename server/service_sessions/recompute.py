@@ -275,7 +275,7 @@ def _recompute_chunk(windows: dict[int, _Window], rules: PairingRules) -> None:
 
 
 def review_long_days(days: dict[int, set[date]]) -> None:
-    """Apply the daily limit (sync/daily_limit.py) to whole stored days.
+    """Apply the daily limits (sync/daily_limit.py) to whole stored days.
 
     Runs after every re-pairing, on each day it wrote: the limit depends on
     all the day's sessions, and a window may begin or end mid-day. Each
@@ -284,7 +284,8 @@ def review_long_days(days: dict[int, set[date]]) -> None:
     """
     db.session.flush()  # the reads below are driver-level: they see only what is flushed
     limit = current_app.config["DAILY_REVIEW_S"]
-    heavy = _days_that_may_be_over({p: d for p, d in days.items() if d}, limit)
+    pairs = current_app.config["DAILY_PAIRS_PER_ACTIVITY"]
+    heavy = _days_that_may_be_over({p: d for p, d in days.items() if d}, limit, pairs)
     if not heavy:
         return
     windows = {p: _Window(_day_start(min(ds)), _day_start(max(ds) + timedelta(days=1))
@@ -298,7 +299,7 @@ def review_long_days(days: dict[int, set[date]]) -> None:
     over = set()
     for day in by_day.values():
         over |= over_daily_limit((_day_session(r, reviews.get(r.key_event_id)) for r in day),
-                                 limit)
+                                 limit, pairs)
     updates = []
     for r in day_rows:
         flag = r.key_event_id in over
@@ -342,7 +343,7 @@ def _differs(stored, row: dict) -> bool:
 
 
 _DAY_COLUMNS = _kinds(("id", "person_id", "local_date", "key_event_id", "key_at",
-                       "derived_status", "derived_start_at", "derived_end_at",
+                       "activity_id", "derived_status", "derived_start_at", "derived_end_at",
                        "over_daily_limit", "status", "start_at", "end_at", "review_stale",
                        "credited_seconds", "pending_seconds"))
 
@@ -351,10 +352,12 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), BUSINESS_TZ)
 
 
-def _days_that_may_be_over(days: dict[int, set[date]], limit: int) -> dict[int, set[date]]:
-    """Of ``days``, those whose sessions the limit may change: a flag is set,
-    or what the day credits or holds pending exceeds the limit (a bound on
-    what the rule adds up). Most days are neither; reading every touched
+def _days_that_may_be_over(days: dict[int, set[date]], limit: int,
+                           pairs: int) -> dict[int, set[date]]:
+    """Of ``days``, those whose sessions the limits may change: a flag is set,
+    what the day credits or holds pending exceeds the hours limit, or more
+    sessions name an activity than one activity may have pairs (bounds on
+    what the rule adds up). Most days are none of these; reading every touched
     day's sessions after every batch cost four devices pushing at once a
     quarter of their rate. One statement of indexed range look-ups on
     ``(person_id, key_at)``, as ``_tails`` reads."""
@@ -367,6 +370,8 @@ def _days_that_may_be_over(days: dict[int, set[date]], limit: int) -> dict[int, 
     having = "MAX(CASE WHEN x.over_daily_limit THEN 1 ELSE 0 END) = 1"
     if limit > 0:
         having += f" OR SUM(x.credited_seconds + x.pending_seconds) > {int(limit)}"
+    if pairs > 0:
+        having += f" OR COUNT(x.activity_id) > {int(pairs)}"
     if raw.sqlite:
         sessions = (f"{source} JOIN service_session x ON x.person_id = w.pid "
                     "AND x.key_at >= w.t AND x.key_at < w.hi")
@@ -390,7 +395,7 @@ def _day_session(row, review) -> DaySession:
     reviewed = unlimited.status in (APPROVED, AMENDED, REJECTED)
     return DaySession(row.key_event_id, row.key_at,
                       unlimited.credited_seconds if row.derived_status == OK else 0,
-                      unlimited.credited_seconds if reviewed else None)
+                      unlimited.credited_seconds if reviewed else None, row.activity_id)
 
 
 def _latest_reviews(key_ids: list[str]) -> dict[str, Review]:

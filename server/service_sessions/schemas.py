@@ -38,7 +38,8 @@ class SessionOutSchema(ma.Schema):
         lambda s: [f for f in s.flags.split(",") if f]
         + (["over_daily_limit"] if s.over_daily_limit else []),
         metadata={"description": "Its events' flags, and over_daily_limit: past the "
-                                 "person's hours of the day credited without review"})
+                                 "person's daily limits of what is credited without "
+                                 "review (hours; pairs of one activity)"})
     review_stale = ma.fields.Boolean()
     credited_seconds = ma.fields.Integer()
     pending_seconds = ma.fields.Integer()

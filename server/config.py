@@ -30,6 +30,24 @@ _INT_SETTINGS = (
 )
 
 
+#: Hours for one to five stars (志愿者星级): the national registered-volunteer
+#: rules' 100, 300, 600, 1,000 and 1,500 (server/people/star_levels.py).
+DEFAULT_STAR_LEVEL_HOURS = (100, 300, 600, 1000, 1500)
+
+
+def _star_level_hours(text: str | None) -> tuple[int, ...]:
+    """``STAR_LEVEL_HOURS`` ("100,300,600,1000,1500") as increasing hours.
+
+    :raise ValueError: not increasing positive whole hours.
+    """
+    if not text:
+        return DEFAULT_STAR_LEVEL_HOURS
+    values = tuple(int(part) for part in text.split(","))
+    if values[0] <= 0 or any(b <= a for a, b in zip(values, values[1:])):
+        raise ValueError(f"STAR_LEVEL_HOURS must be increasing positive hours, not {text!r}")
+    return values
+
+
 def load_config(instance_path: str) -> dict:
     """Build the configuration mapping from the environment.
 
@@ -91,6 +109,7 @@ def load_config(instance_path: str) -> dict:
         # it on every form itself (server/console).
         "WTF_CSRF_CHECK_DEFAULT": False,
     }
+    config["STAR_LEVEL_HOURS"] = _star_level_hours(os.environ.get("STAR_LEVEL_HOURS"))
     for name in _INT_SETTINGS:
         if name in os.environ:
             config[name] = int(os.environ[name])

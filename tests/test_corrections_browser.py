@@ -26,6 +26,8 @@ def test_a_request_written_offline_is_answered_in_the_console(
     phone, page = _enrolled_phone(browser, server, client, admin_token, station_path,
                                   timezone_id="Asia/Shanghai")
     _wait_uploaded(page)
+    page.wait_for_function(  # the star level line (志愿者星级), none yet
+        "document.getElementById('stars').textContent.includes('满 100 小时即为一星级志愿者')")
 
     served_from = recent(28).astimezone(BUSINESS_TZ).replace(minute=0, second=0,
                                                              microsecond=0)

@@ -21,6 +21,7 @@ from server.extensions import db
 from server.imports.services import IMPORTERS, import_file
 from server.org.models import Membership, Organisation
 from server.people.models import Person
+from server.people.star_levels import standings
 from server.console.paging import window
 from server.qr.images import qr_png
 from server.qr.routes import poster_stations
@@ -132,7 +133,8 @@ def people():
         return redirect(url_for("console.people"))
     page, q = _visible_page(Person, Person.code, load=[
         selectinload(Person.memberships).joinedload(Membership.organisation)])
-    return render_template("console/people.html", page=page, q=q, importers=IMPORTERS)
+    return render_template("console/people.html", page=page, q=q, importers=IMPORTERS,
+                           standing=standings([p.id for p in page.items]))
 
 
 # -- stations and posters --------------------------------------------------------------

@@ -11,6 +11,7 @@ from server.common.listing import page_of, scoped_query, visible_one
 from server.common.schemas import ListArgs
 from server.people import services
 from server.people.models import Person
+from server.people.star_levels import standings
 from server.people.schemas import PersonOutSchema, PersonSchema, PersonUpdateSchema
 
 blp = Blueprint("people", __name__, url_prefix="/people",
@@ -23,8 +24,12 @@ class People(MethodView):
     @blp.response(200, PersonOutSchema(many=True))
     @blp.paginate()
     def get(self, args, pagination_parameters):
-        """List people in the caller's scope"""
-        return page_of(scoped_query(Person, args), pagination_parameters)
+        """List people in the caller's scope, with their hours and star level"""
+        people = page_of(scoped_query(Person, args), pagination_parameters)
+        found = standings([p.id for p in people])  # one query for the page
+        for person in people:
+            person.standing = found[person.id]
+        return people
 
     @blp.arguments(PersonSchema)
     @blp.response(201, PersonOutSchema)

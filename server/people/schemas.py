@@ -56,3 +56,21 @@ class PersonOutSchema(ma.Schema):
     home_area = ma.fields.Function(lambda p: p.home_area.code if p.home_area else None)
     active = ma.fields.Boolean()
     memberships = ma.fields.List(ma.fields.Nested(MembershipOutSchema))
+    credited_hours_total = ma.fields.Method("_credited_hours", metadata={
+        "description": "Hours credited over all time"})
+    star_level = ma.fields.Method("_star_level", metadata={
+        "description": "Volunteer star level (志愿者星级), 0-5, from the hours credited "
+                       "(STAR_LEVEL_HOURS)"})
+
+    def _standing(self, person):
+        # A list fills it for its page in one query; a single read asks.
+        if getattr(person, "standing", None) is None:
+            from server.people.star_levels import standings
+            person.standing = standings([person.id])[person.id]
+        return person.standing
+
+    def _credited_hours(self, person):
+        return self._standing(person).credited_hours
+
+    def _star_level(self, person):
+        return self._standing(person).star_level

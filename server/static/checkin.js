@@ -43,6 +43,16 @@ async function showSummary() {
   if (!me) return;
   $("hours").textContent = text("t-hours").replace("{h}", (me.credited_seconds / 3600).toFixed(1))
     .replace("{p}", (me.pending_seconds / 3600).toFixed(1));
+  if (me.star_level !== undefined) {  // answers cached before star levels had none
+    const total = me.credited_hours_total.toFixed(1);
+    const next = me.hours_to_next_star === null ? ""
+      : " · " + text("t-next-star").replace("{h}", me.hours_to_next_star.toFixed(1));
+    $("stars").textContent = me.star_level
+      ? text("t-stars").replace("{stars}", "★".repeat(me.star_level)).replace("{n}", me.star_level)
+        .replace("{h}", total) + next
+      : text("t-no-stars").replace("{h}", total).replace("{first}", (me.credited_hours_total
+        + me.hours_to_next_star).toFixed(0));
+  }
   $("recent").replaceChildren(...me.recent.map((s) => {
     const item = document.createElement("li");
     const start = s.start_at ? new Date(s.start_at).toLocaleString() : "—";

@@ -3,7 +3,7 @@
 importScripts("/static/queue.js");
 
 // A new name on every change to the shell: phones keep the cached one until it changes.
-const SHELL_CACHE = "checkin-shell-v4";
+const SHELL_CACHE = "checkin-shell-v5";
 const SHELL = ["/app/checkin", "/static/checkin.js", "/static/queue.js", "/static/corrections.js"];
 
 self.addEventListener("install", (event) => {

@@ -52,6 +52,9 @@ class Summary(ma.Schema):
     month = ma.fields.String()
     credited_seconds = ma.fields.Integer()
     pending_seconds = ma.fields.Integer()
+    credited_hours_total = ma.fields.Float(metadata={"description": "Over all time"})
+    star_level = ma.fields.Integer(metadata={"description": "志愿者星级, 0-5"})
+    hours_to_next_star = ma.fields.Float(allow_none=True)
     recent = ma.fields.List(ma.fields.Nested(RecentSession))
 
 

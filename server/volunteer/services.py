@@ -15,6 +15,7 @@ from server.devices.services import create_personal_device
 from server.errors import AppError, Forbidden
 from server.extensions import db
 from server.people.models import Person, PersonInvitation
+from server.people.star_levels import standings
 from server.service_sessions.models import ServiceSession
 from sync.timeutil import local_today
 
@@ -71,9 +72,11 @@ def my_summary(person: Person) -> dict:
     recent = db.session.scalars(select(ServiceSession).where(
         ServiceSession.person_id == person.id).order_by(ServiceSession.key_at.desc())
         .limit(10)).all()
+    standing = standings([person.id])[person.id]
     return {"person": {"code": person.code, "name": person.name},
             "month": first.strftime("%Y-%m"), "credited_seconds": credited,
-            "pending_seconds": pending,
+            "pending_seconds": pending, "credited_hours_total": standing.credited_hours,
+            "star_level": standing.star_level, "hours_to_next_star": standing.hours_to_next,
             "recent": [{"id": s.key_event_id, "station": s.station.name,
                         "start_at": s.start_at, "end_at": s.end_at, "status": s.status,
                         "credited_seconds": s.credited_seconds}

@@ -62,7 +62,7 @@ def test_one_secretary_enters_service_after_the_fact_and_another_approves_it(bro
     with page.expect_navigation():
         page.click("#bulk button[type=submit]")
     assert "已通过 0 条记录" in page.content()
-    assert "其中 1 条由您补录，已留给其他审核人" in page.inner_text(".flash.error")
+    assert "其中 1 条已留给其他审核人" in page.inner_text(".flash.error")
     context.close()
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")

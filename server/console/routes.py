@@ -136,11 +136,13 @@ def bulk_approve():
                                                    "reason": _("Approved in bulk")})
             approved += 1
         except AppError:
-            left += 1  # a retroactive entry of the caller's own: someone else certifies it
+            # One's own retroactive entry, or a day of more than 12 hours:
+            # someone else (above) certifies it.
+            left += 1
     flash(_("%(n)s sessions approved.", n=approved), "ok")
     if left:
-        flash(_("%(n)s entered after the fact by you were left for another reviewer.",
-                n=left), "error")
+        flash(_("%(n)s were left for another reviewer: entered after the fact by you, or "
+                "more than 12 hours of one person's day.", n=left), "error")
     return redirect(url_for("console.review_queue"))
 
 

@@ -11,7 +11,7 @@ import pytest
 from sync.timeutil import BUSINESS_TZ
 from tests.browser import screenshot, serious_accessibility_violations
 from tests.conftest import auth
-from tests.sync_helpers import recent
+from tests.sync_helpers import batch, push, recent, scan
 from tests.test_checkin_page_browser import _enrolled_phone, _path, _wait_uploaded
 from tests.test_console_browser import _sign_in, _user
 
@@ -86,4 +86,29 @@ def test_a_request_written_offline_is_answered_in_the_console(
         "document.getElementById('corrections').textContent.includes('已补录，待其他审核人确认')",
         timeout=20000)
     assert "补录" in page.inner_text("#corrections")
+    phone.close()
+
+
+def test_a_request_about_one_of_the_recent_sessions(
+        browser, live, client, make_device, admin_token):
+    _, tablet = make_device()
+    push(client, tablet, batch([scan("P-BA-1", "check_in", recent(6)),
+                                scan("P-BA-1", "check_out", recent(5))]))
+    server = live(SESSION_COOKIE_SECURE="0")
+    station_path = _path(client.get("/api/v1/stations/ST-BA-1/qr",
+                                    headers=auth(admin_token)).json["url"])
+    phone, page = _enrolled_phone(browser, server, client, admin_token, station_path,
+                                  timezone_id="Asia/Shanghai")
+    page.wait_for_selector("#recent button.ask")
+    page.click("#recent button.ask")
+    # About a session: its times filled in, no station to name.
+    assert not page.is_visible("#c-station")
+    started = recent(6).astimezone(BUSINESS_TZ).strftime("%Y-%m-%dT%H:%M")
+    assert page.input_value("#c-start") == started
+    page.fill("#c-message", "签退时间晚了半小时")
+    page.click("#correction button[type=submit]")
+    page.wait_for_function(
+        "document.getElementById('corrections').textContent.includes('等待答复')")
+    [sent] = client.get("/api/v1/corrections", headers=auth(admin_token)).json
+    assert sent["session"] and sent["message"] == "签退时间晚了半小时"
     phone.close()

@@ -280,6 +280,10 @@ def test_hours_past_eight_a_day_wait_for_the_branch(client, make_device, make_us
     listed = client.get(f"/api/v1/sessions/{afternoon.key_event_id}",
                         headers=auth(secretary)).json
     assert "over_daily_limit" in listed["flags"]
+    assert [s["id"] for s in client.get("/api/v1/sessions?flag=over_daily_limit",
+                                        headers=auth(secretary)).json] == [listed["id"]]
+    assert client.get("/api/v1/sessions?flag=nonsense",
+                      headers=auth(secretary)).status_code == 422
     assert _report(client, secretary, month="2026-11")["BA-ZB1"]["credited_seconds"] == 5 * 3600
     approved = client.post(f"/api/v1/sessions/{afternoon.key_event_id}/review",
                            headers=auth(secretary), json={"decision": "approved"})

@@ -54,6 +54,11 @@ def test_an_entry_waits_for_someone_else_to_certify_it(client, world, make_user)
             "start_at": session["start_at"], "end_at": session["end_at"], "reason": "改"})):
         refused = _review(client, entering, session["id"], decision, **body)
         assert refused.status_code == 403 and refused.json["code"] == "self_certification"
+    queue = client.get("/api/v1/sessions?needs_review=true&flag=retroactive",
+                       headers=auth(colleague)).json
+    assert [s["id"] for s in queue] == [session["id"]]
+    assert client.get("/api/v1/sessions?flag=over_daily_limit",
+                      headers=auth(colleague)).json == []
     approved = _review(client, colleague, session["id"], "approved")
     assert approved.status_code == 200, approved.json
     assert approved.json["status"] == "approved"

@@ -57,7 +57,9 @@ def test_one_secretary_enters_service_after_the_fact_and_another_approves_it(bro
     screenshot(page, "console-retroactive-entered")
     assert serious_accessibility_violations(page) == []
     # Nor does approving in bulk from the queue certify one's own entry.
-    page.goto(server.url + "/console/review")
+    page.goto(server.url + "/console/review?flag=retroactive")
+    assert page.locator("input[name=session]").count() == 1
+    assert serious_accessibility_violations(page) == []
     page.locator("input[name=session]").check()
     with page.expect_navigation():
         page.click("#bulk button[type=submit]")

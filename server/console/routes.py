@@ -18,7 +18,7 @@ from server.errors import AppError
 from server.extensions import csrf, db, limiter
 from server.reports.services import session_scope
 from server.service_sessions.models import ServiceSession
-from server.service_sessions.models import REVIEW_QUEUE
+from server.service_sessions.models import REVIEW_QUEUE, SESSION_FLAGS, flagged
 from server.service_sessions.retroactive import entries_of
 from server.service_sessions.services import review_session, session_by_id
 from sync.timeutil import BUSINESS_TZ, local_today
@@ -116,10 +116,14 @@ def review_queue():
         session_scope(_principal()))
     if status in REVIEW_QUEUE:
         query = query.where(ServiceSession.status == status)
+    flag = request.args.get("flag")
+    if flag in SESSION_FLAGS:
+        query = query.where(flagged(flag))
     query = query.order_by(ServiceSession.key_at.desc(), ServiceSession.id.desc())
     result = window(query, page, PAGE_SIZE)
     return render_template("console/review.html", page=result, status=status,
-                           statuses=REVIEW_QUEUE, bulk=BulkApproveForm())
+                           statuses=REVIEW_QUEUE, flag=flag, flags=SESSION_FLAGS,
+                           bulk=BulkApproveForm())
 
 
 @blp.post("/review/approve")

@@ -12,6 +12,17 @@ from server.extensions import db
 REVIEW_DECISIONS = ("approved", "rejected", "amended")
 #: Derived statuses a secretary has to look at.
 REVIEW_QUEUE = ("missing_checkout", "too_long", "orphan_checkout", "needs_review")
+#: Why a session may be flagged: its events' flags, and the day's limits.
+SESSION_FLAGS = ("retroactive", "over_daily_limit", "outside_geofence", "clock_corrected",
+                 "revoked_qr", "repeat_scan")
+
+
+def flagged(flag: str):
+    """A WHERE clause: sessions with ``flag`` (one of SESSION_FLAGS)."""
+    if flag == "over_daily_limit":
+        return ServiceSession.over_daily_limit.is_(True)
+    # Flags are sorted and comma-separated; none is part of another's name.
+    return ServiceSession.flags.contains(flag, autoescape=True)
 
 
 class ServiceSession(db.Model):

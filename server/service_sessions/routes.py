@@ -14,7 +14,7 @@ from server.extensions import db
 from server.org.models import Organisation
 from server.people.models import Person
 from server.service_sessions import pairing_queue, retroactive, services
-from server.service_sessions.models import ServiceSession
+from server.service_sessions.models import ServiceSession, flagged
 from server.service_sessions.schemas import (PairingBacklogSchema, RetroactiveEntrySchema,
                                              ReviewSchema, SessionArgs, SessionOutSchema)
 from server.stations.models import Station
@@ -48,6 +48,8 @@ class Sessions(MethodView):
                 Organisation.path.startswith(branch.path, autoescape=True))))
         if args["status"]:
             query = query.where(ServiceSession.status == args["status"])
+        if args["flag"]:
+            query = query.where(flagged(args["flag"]))
         if args["needs_review"]:
             query = query.where(ServiceSession.awaiting_review == true())
         if args["date_from"]:

@@ -5,6 +5,7 @@ import marshmallow as ma
 from marshmallow import validate, validates_schema
 
 from server.common.schemas import Code
+from server.service_sessions.models import SESSION_FLAGS
 
 
 class SessionArgs(ma.Schema):
@@ -13,6 +14,8 @@ class SessionArgs(ma.Schema):
     branch = Code(load_default=None, metadata={"description": "Sessions credited to this "
                                                               "organisation's subtree"})
     status = ma.fields.String(load_default=None, validate=validate.Length(max=20))
+    flag = ma.fields.String(load_default=None, validate=validate.OneOf(SESSION_FLAGS),
+                            metadata={"description": "Only sessions with this flag"})
     needs_review = ma.fields.Boolean(load_default=False,
                                      metadata={"description": "Only sessions waiting for a "
                                                               "decision"})

@@ -26,6 +26,10 @@ def test_demo_has_sessions_to_review_and_scans_in_quarantine(app):
     [entered] = db.session.scalars(select(ServiceSession).where(
         ServiceSession.flags == "retroactive")).all()
     assert entered.status == "needs_review" and entered.pending_seconds == 2 * 3600
+    # And a member's correction request waits for the secretary's answer.
+    from server.corrections.models import CorrectionRequest
+    [asked] = db.session.scalars(select(CorrectionRequest)).all()
+    assert asked.status == "open" and asked.session_id is None
 
 
 def test_demo_refuses_a_database_that_is_not_empty(app):

@@ -121,8 +121,24 @@ def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026)
     db.session.commit()
     pairing_queue.drain(budget_s=float("inf"))
     _retroactive_example(Principal.of(secretary), members["BA-XA-HC-ZB1"], "BA-XA-HC-0001")
+    _correction_example(members["BA-XA-HC-ZB1"][-1], "BA-XA-HC-0001")
     db.session.commit()
     return passwords
+
+
+def _correction_example(person_code: str, station: str) -> None:
+    """A member's correction request from their own phone, for the secretary to answer."""
+    from server.common.lookup import by_code
+    from server.corrections.services import submit
+    from server.devices.services import create_personal_device
+    from server.people.models import Person
+    phone, _ = create_personal_device(by_code(Person, person_code), f"PHONE-{person_code}-1",
+                                      "demo")
+    db.session.flush()
+    morning = datetime.combine(local_today() - timedelta(days=2), time(7, 0), BUSINESS_TZ)
+    submit(phone, {"id": str(uuid.uuid4()), "station": station, "start_at": morning,
+                   "end_at": morning + timedelta(hours=1, minutes=30),
+                   "message": "早上七点到八点半在驿站帮忙搬物资，手机没电没扫上码（演示数据）"})
 
 
 def _retroactive_example(secretary: Principal, members: list[str], station: str) -> None:

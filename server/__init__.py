@@ -52,7 +52,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(health_blp)
     from server.console.login import init_console_login
     # Importing them adds their pages to the console blueprint.
-    from server.console import corrections, devices, pages, quarantine, retroactive  # noqa: F401
+    from server.console import (corrections, devices, pages, person, quarantine,  # noqa: F401
+                                retroactive)
     from server.console.routes import blp as console_blp
     init_console_login(app)
     app.register_blueprint(console_blp)

@@ -303,3 +303,33 @@ def test_a_tablet_moved_to_another_station_from_its_page(browser, live, client, 
     assert page.input_value("#e-name") == "南山平板"
     screenshot(page, "console-device")
     context.close()
+
+
+def test_a_persons_page_with_record_stars_and_the_draft_certificate(browser, live, client,
+                                                                    make_device):
+    _, token = make_device()
+    start = recent(30)
+    push(client, token, batch([scan("P-BA-1", "check_in", start),
+                               scan("P-BA-1", "check_out", start + timedelta(hours=3))]))
+    _user("sec-person", "branch_secretary", "BA-ZB1")
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = _sign_in(context, server, "sec-person")
+    page.goto(server.url + "/console/people")
+    with page.expect_navigation():
+        page.click("text=人P-BA-1")
+    assert page.inner_text("#total-hours") == "3.0"
+    # A period that holds the session whatever the date (the default is this year so far).
+    day = start.astimezone(__import__("sync.timeutil").timeutil.BUSINESS_TZ).date()
+    page.fill("#from", str(day - timedelta(days=1)))
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    assert "3.0" in page.inner_text("#record-totals")
+    assert page.locator("#record tbody tr").count() == 1
+    assert serious_accessibility_violations(page) == []
+    pdf = page.request.get(server.url + page.get_attribute("#record-pdf", "href"))
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF")
+    # Another branch's member is not there to see.
+    assert page.goto(server.url + "/console/people/P-NS-1").status == 404
+    context.close()

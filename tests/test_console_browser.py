@@ -333,3 +333,24 @@ def test_a_persons_page_with_record_stars_and_the_draft_certificate(browser, liv
     # Another branch's member is not there to see.
     assert page.goto(server.url + "/console/people/P-NS-1").status == 404
     context.close()
+
+
+def test_the_next_page_keeps_the_filters(browser, live, client, make_device):
+    _, token = make_device()
+    # 52 check-ins an hour apart and no check-out, from a tablet whose clock
+    # is 3 days behind: 51 missing check-outs and one open, all clock_corrected.
+    behind = timedelta(days=3)
+    push(client, token, batch([scan("P-BA-1", "check_in", recent(60 - hour) - behind)
+                               for hour in range(52)], sent_at=recent(0) - behind))
+    _user("sec-pages", "branch_secretary", "BA-ZB1")
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = _sign_in(context, server, "sec-pages")
+    page.goto(server.url + "/console/review?status=missing_checkout&flag=clock_corrected")
+    assert page.locator("input[name=session]").count() == 50
+    with page.expect_navigation():
+        page.click("nav.pages >> text=下一页")
+    for kept in ("status=missing_checkout", "flag=clock_corrected", "page=2"):
+        assert kept in page.url
+    assert page.locator("input[name=session]").count() == 1
+    context.close()

@@ -39,8 +39,13 @@ def _administrator_page(browser, live, username: str):
     live server: ``(server, context, page)``."""
     _user(username, "admin", None)
     server = live(SESSION_COOKIE_SECURE="0")
+    return (server, *_desk(browser, server, username))
+
+
+def _desk(browser, server, username: str):
+    """``username`` signed in on a desktop-sized page in Chinese: ``(context, page)``."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    return server, context, _sign_in(context, server, username)
+    return context, _sign_in(context, server, username)
 
 
 def _number(page, selector) -> float:
@@ -57,8 +62,7 @@ def test_secretary_amends_a_flagged_session_and_the_dashboard_changes(browser, l
     _user("sec-ns", "branch_secretary", "NS-ZB1")
     server = live(SESSION_COOKIE_SECURE="0")
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "sec-ba")
+    context, page = _desk(browser, server, "sec-ba")
     pending_before = _number(page, "#pending-hours")
     credited_before = _number(page, "#credited-hours")
     assert pending_before >= 14 and page.inner_text("#waiting") == "1"
@@ -313,8 +317,7 @@ def test_a_persons_page_with_record_stars_and_the_draft_certificate(browser, liv
                                scan("P-BA-1", "check_out", start + timedelta(hours=3))]))
     _user("sec-person", "branch_secretary", "BA-ZB1")
     server = live(SESSION_COOKIE_SECURE="0")
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "sec-person")
+    context, page = _desk(browser, server, "sec-person")
     page.goto(server.url + "/console/people")
     with page.expect_navigation():
         page.click("text=人P-BA-1")
@@ -344,8 +347,7 @@ def test_the_next_page_keeps_the_filters(browser, live, client, make_device):
                                for hour in range(52)], sent_at=recent(0) - behind))
     _user("sec-pages", "branch_secretary", "BA-ZB1")
     server = live(SESSION_COOKIE_SECURE="0")
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "sec-pages")
+    context, page = _desk(browser, server, "sec-pages")
     page.goto(server.url + "/console/review?status=missing_checkout&flag=clock_corrected")
     assert page.locator("input[name=session]").count() == 50
     with page.expect_navigation():

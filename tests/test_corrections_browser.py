@@ -13,7 +13,7 @@ from tests.browser import screenshot, serious_accessibility_violations
 from tests.conftest import auth
 from tests.sync_helpers import batch, push, recent, scan
 from tests.test_checkin_page_browser import _enrolled_phone, _path, _wait_uploaded
-from tests.test_console_browser import _sign_in, _user
+from tests.test_console_browser import _desk, _user
 
 pytestmark = pytest.mark.slow
 
@@ -50,8 +50,7 @@ def test_a_request_written_offline_is_answered_in_the_console(
     screenshot(page, "checkin-correction-sent")
 
     _user("sec-corr", "branch_secretary", "BA-ZB1")
-    console = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    desk = _sign_in(console, server, "sec-corr")
+    console, desk = _desk(browser, server, "sec-corr")
     assert desk.inner_text("#open-corrections") == "1"  # on the dashboard
     with desk.expect_navigation():
         desk.click("nav >> text=更正申请")

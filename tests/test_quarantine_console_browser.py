@@ -12,7 +12,7 @@ from server.extensions import db
 from server.people.models import Person
 from tests.browser import screenshot, serious_accessibility_violations
 from tests.sync_helpers import batch, push, recent, scan
-from tests.test_console_browser import _administrator_page, _sign_in, _user
+from tests.test_console_browser import _administrator_page, _desk, _user
 
 pytestmark = pytest.mark.slow
 
@@ -50,15 +50,13 @@ def test_administrator_corrects_replays_and_dismisses(browser, live, client, mak
     server = live(SESSION_COOKIE_SECURE="0")
 
     # A secretary has no such page: no link, and the address is refused.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "sec-ba")
+    context, page = _desk(browser, server, "sec-ba")
     assert page.locator("nav a", has_text="异常扫码").count() == 0
     assert page.locator("#quarantined").count() == 0 and page.locator("#unpaired").count() == 0
     assert page.goto(server.url + "/console/quarantine").status == 403
     context.close()
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "admin-ui")
+    context, page = _desk(browser, server, "admin-ui")
     assert page.locator("nav a", has_text="异常扫码").count() == 1
     assert page.inner_text("#unpaired") == "1" and "最早排队于" in page.content()
     assert page.inner_text("#quarantined") == "2"  # the dashboard's card leads there

@@ -10,7 +10,7 @@ import pytest
 from sync.timeutil import BUSINESS_TZ
 from tests.browser import screenshot, serious_accessibility_violations
 from tests.sync_helpers import recent
-from tests.test_console_browser import _sign_in, _user
+from tests.test_console_browser import _desk, _user
 
 pytestmark = pytest.mark.slow
 
@@ -26,8 +26,7 @@ def test_one_secretary_enters_service_after_the_fact_and_another_approves_it(bro
     server = live(SESSION_COOKIE_SECURE="0")
     start = recent(30).replace(second=0, microsecond=0)
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "sec-enters")
+    context, page = _desk(browser, server, "sec-enters")
     page.goto(server.url + "/console/people")
     with page.expect_navigation():
         page.click("a[href$='/console/sessions/new?person=P-BA-1']")
@@ -67,8 +66,7 @@ def test_one_secretary_enters_service_after_the_fact_and_another_approves_it(bro
     assert "其中 1 条已留给其他审核人" in page.inner_text(".flash.error")
     context.close()
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = _sign_in(context, server, "sec-certifies")
+    context, page = _desk(browser, server, "sec-certifies")
     page.goto(session_url)
     assert not page.is_visible("#self-entered")
     with page.expect_navigation():

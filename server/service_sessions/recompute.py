@@ -9,25 +9,23 @@ such events gives the same sessions as re-pairing everything.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
-from collections import namedtuple
-from functools import lru_cache
+from datetime import date, datetime, timedelta, timezone
 from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import delete, select
 
 from server.activities.models import Activity
-from server.common.rawsql import (RawSql, in_values, read_date, read_time, update_rows,
-                                  write_rows)
+from server.common.rawsql import RawSql, read_date, read_time, update_rows, write_rows
 from server.db_types import utcnow
 from server.extensions import db
 from server.people.models import Person
-from server.service_sessions.models import Review, ServiceSession
-from server.service_sessions.status import AMENDED, APPROVED, REJECTED, judge
-from sync.daily_limit import DaySession, over_daily_limit
-from sync.pairing import OK, EventRecord, PairingRules, Session, pair_events
-from sync.timeutil import BUSINESS_TZ, local_date
+from server.service_sessions.day_limits import review_long_days
+from server.service_sessions.history_reads import kinds, latest_reviews, tails
+from server.service_sessions.models import ServiceSession
+from server.service_sessions.status import judge
+from sync.pairing import EventRecord, PairingRules, Session, pair_events
+from sync.timeutil import local_date
 
 #: A check-in this long before an activity's planned start counts as attending it.
 ACTIVITY_EARLY_GRACE = timedelta(minutes=30)
@@ -125,45 +123,6 @@ def _windows(touched: dict[int, Touched]) -> dict[int, _Window]:
             for (person_id, since, _), (start, stop) in zip(people, raw.fetch(sql, params))}
 
 
-def _tails(table: str, time_column: str, windows: dict[int, _Window], columns: dict):
-    """Rows of ``table`` for each person within their window (both ends
-    included), as one UNION ALL of indexed range scans; values converted as
-    ``columns`` says (``"time"``, ``"date"`` or None for as-is)."""
-    raw = RawSql(db.session.connection())
-    source, params = raw.person_times([(p, w.start, w.stop) for p, w in windows.items()],
-                                      ("t", "hi"))
-    select_list = ", ".join(f"x.{name}" for name in columns)
-    if raw.sqlite:
-        sql = (f"SELECT {select_list} FROM {source} JOIN {table} x "
-               f"ON x.person_id = w.pid AND x.{time_column} >= w.t "
-               f"AND x.{time_column} <= w.hi")
-    else:
-        # One index range per person: a LATERAL subquery that OFFSET 0 keeps
-        # from being flattened. As a plain join PostgreSQL guessed that a
-        # third of each person's rows match and hashed the whole table, so
-        # a batch's cost grew with history (94 ms instead of 7 for 200
-        # people over 200k events; docs/benchmarks.md).
-        sql = (f"SELECT {select_list} FROM {source} CROSS JOIN LATERAL "
-               f"(SELECT * FROM {table} y WHERE y.person_id = w.pid "
-               f"AND y.{time_column} >= w.t AND y.{time_column} <= w.hi OFFSET 0) AS x")
-    row_type = _row_type(tuple(columns))
-    converted = [(i, read_time if kind == "time" else read_date)
-                 for i, kind in enumerate(columns.values()) if kind]
-    rows = []
-    for row in raw.fetch(sql, params):
-        values = list(row)
-        for i, read in converted:
-            values[i] = read(values[i])
-        rows.append(row_type._make(values))
-    return rows
-
-
-@lru_cache(maxsize=None)
-def _row_type(names: tuple[str, ...]):
-    """A named tuple for fetched rows: attribute access at tuple cost."""
-    return namedtuple("Row", names)
-
-
 def _pair_windows(windows: dict[int, _Window], rules: PairingRules):
     """Pair each person's events within their window.
 
@@ -173,12 +132,12 @@ def _pair_windows(windows: dict[int, _Window], rules: PairingRules):
     again to the end of their history.
     """
     events: dict[int, list[EventRecord]] = {p: [] for p in windows}
-    for r in _tails("checkin_event", "effective_at", windows, _EVENT_COLUMNS):
+    for r in tails("checkin_event", "effective_at", windows, _EVENT_COLUMNS):
         events[r.person_id].append(EventRecord(
             id=r.event_id, type=r.type, station=r.station_id, effective_at=r.effective_at,
             flags=frozenset(f for f in r.flags.split(",") if f), activity=r.activity_id))
     stored_by_person: dict[int, list] = {p: [] for p in windows}
-    for r in _tails("service_session", "key_at", windows, _STORED_COLUMNS):
+    for r in tails("service_session", "key_at", windows, _STORED_COLUMNS):
         stored_by_person[r.person_id].append(r)
 
     derived: dict[int, list[Session]] = {}
@@ -242,7 +201,7 @@ def _recompute_chunk(windows: dict[int, _Window], rules: PairingRules) -> None:
     memberships = _memberships(list(windows))
     new_rows = {}
     all_sessions = [s for sessions in derived.values() for s in sessions]
-    reviews = _latest_reviews([s.key_event_id for s in all_sessions])
+    reviews = latest_reviews([s.key_event_id for s in all_sessions])
     inferred = _infer_activities(all_sessions)
     for person_id, sessions in derived.items():
         for row in _session_rows(person_id, memberships.get(person_id, []), sessions, reviews,
@@ -274,136 +233,19 @@ def _recompute_chunk(windows: dict[int, _Window], rules: PairingRules) -> None:
     review_long_days(days)
 
 
-def review_long_days(days: dict[int, set[date]]) -> None:
-    """Apply the daily limits (sync/daily_limit.py) to whole stored days.
-
-    Runs after every re-pairing, on each day it wrote: the limit depends on
-    all the day's sessions, and a window may begin or end mid-day. Each
-    session's judged columns are written again where the limit changes them
-    (re-pairing writes them as if no limit applied).
-    """
-    db.session.flush()  # the reads below are driver-level: they see only what is flushed
-    limit = current_app.config["DAILY_REVIEW_S"]
-    pairs = current_app.config["DAILY_PAIRS_PER_ACTIVITY"]
-    heavy = _days_that_may_be_over({p: d for p, d in days.items() if d}, limit, pairs)
-    if not heavy:
-        return
-    windows = {p: _Window(_day_start(min(ds)), _day_start(max(ds) + timedelta(days=1))
-                          - timedelta(microseconds=1), False) for p, ds in heavy.items()}
-    by_day: dict[tuple[int, date], list] = {}
-    for row in _tails("service_session", "key_at", windows, _DAY_COLUMNS):
-        if row.local_date in heavy[row.person_id]:
-            by_day.setdefault((row.person_id, row.local_date), []).append(row)
-    day_rows = [r for day in by_day.values() for r in day]
-    reviews = _latest_reviews([r.key_event_id for r in day_rows])
-    over = set()
-    for day in by_day.values():
-        over |= over_daily_limit((_day_session(r, reviews.get(r.key_event_id)) for r in day),
-                                 limit, pairs)
-    updates = []
-    for r in day_rows:
-        flag = r.key_event_id in over
-        judged = judge(r.derived_status, r.derived_start_at, r.derived_end_at,
-                       reviews.get(r.key_event_id), flag)
-        now = (flag, judged.status, judged.start_at, judged.end_at, judged.review_stale,
-               judged.credited_seconds, judged.pending_seconds)
-        if now != (bool(r.over_daily_limit), r.status, r.start_at, r.end_at,
-                   bool(r.review_stale), r.credited_seconds, r.pending_seconds):
-            updates.append({"id": r.id, "over_daily_limit": flag, "status": judged.status,
-                            "start_at": judged.start_at, "end_at": judged.end_at,
-                            "review_stale": judged.review_stale,
-                            "credited_seconds": judged.credited_seconds,
-                            "pending_seconds": judged.pending_seconds, "updated_at": utcnow()})
-    if updates:
-        update_rows(db.session.connection(), ServiceSession.__table__, updates)
-
-
 #: Columns compared to decide whether a stored session needs an update.
 _COMPARED = ("key_at", "person_id", "station_id", "activity_id", "checkin_event_id",
              "checkout_event_id", "derived_status", "derived_start_at", "derived_end_at",
              "status", "start_at", "end_at", "review_stale", "flags", "credited_seconds",
              "pending_seconds", "local_date", "branch_id")
-_TIME_COLUMNS = {"key_at", "derived_start_at", "derived_end_at", "start_at", "end_at",
-                 "effective_at"}
-
-
-def _kinds(names) -> dict:
-    return {n: "time" if n in _TIME_COLUMNS else "date" if n == "local_date" else None
-            for n in names}
-
-
-_STORED_COLUMNS = _kinds(("id", "key_event_id", *_COMPARED))
-_EVENT_COLUMNS = _kinds(("person_id", "event_id", "type", "station_id", "effective_at", "flags",
-                         "activity_id"))
+_STORED_COLUMNS = kinds(("id", "key_event_id", *_COMPARED))
+_EVENT_COLUMNS = kinds(("person_id", "event_id", "type", "station_id", "effective_at", "flags",
+                        "activity_id"))
 
 
 def _differs(stored, row: dict) -> bool:
     return any(getattr(stored, name) != row[name] for name in _COMPARED
                if name != "review_stale") or bool(stored.review_stale) != row["review_stale"]
-
-
-_DAY_COLUMNS = _kinds(("id", "person_id", "local_date", "key_event_id", "key_at",
-                       "activity_id", "derived_status", "derived_start_at", "derived_end_at",
-                       "over_daily_limit", "status", "start_at", "end_at", "review_stale",
-                       "credited_seconds", "pending_seconds"))
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), BUSINESS_TZ)
-
-
-def _days_that_may_be_over(days: dict[int, set[date]], limit: int,
-                           pairs: int) -> dict[int, set[date]]:
-    """Of ``days``, those whose sessions the limits may change: a flag is set,
-    what the day credits or holds pending exceeds the hours limit, or more
-    sessions name an activity than one activity may have pairs (bounds on
-    what the rule adds up). Most days are none of these; reading every touched
-    day's sessions after every batch cost four devices pushing at once a
-    quarter of their rate. One statement of indexed range look-ups on
-    ``(person_id, key_at)``, as ``_tails`` reads."""
-    if not days:
-        return {}
-    raw = RawSql(db.session.connection())
-    source, params = raw.person_times(
-        [(p, _day_start(min(ds)), _day_start(max(ds) + timedelta(days=1)))
-         for p, ds in days.items()], ("t", "hi"))
-    having = "MAX(CASE WHEN x.over_daily_limit THEN 1 ELSE 0 END) = 1"
-    if limit > 0:
-        having += f" OR SUM(x.credited_seconds + x.pending_seconds) > {int(limit)}"
-    if pairs > 0:
-        having += f" OR COUNT(x.activity_id) > {int(pairs)}"
-    if raw.sqlite:
-        sessions = (f"{source} JOIN service_session x ON x.person_id = w.pid "
-                    "AND x.key_at >= w.t AND x.key_at < w.hi")
-    else:  # as in _tails: one index range per person
-        sessions = (f"{source} CROSS JOIN LATERAL (SELECT * FROM service_session y "
-                    "WHERE y.person_id = w.pid AND y.key_at >= w.t AND y.key_at < w.hi "
-                    "OFFSET 0) AS x")
-    found: dict[int, set[date]] = {}
-    for person_id, day in raw.fetch(f"SELECT x.person_id, x.local_date FROM {sessions} "
-                                    f"GROUP BY x.person_id, x.local_date HAVING {having}",
-                                    params):
-        day = read_date(day)
-        if day in days[person_id]:
-            found.setdefault(person_id, set()).add(day)
-    return found
-
-
-def _day_session(row, review) -> DaySession:
-    """A stored session as the daily limit weighs it."""
-    unlimited = judge(row.derived_status, row.derived_start_at, row.derived_end_at, review)
-    reviewed = unlimited.status in (APPROVED, AMENDED, REJECTED)
-    return DaySession(row.key_event_id, row.key_at,
-                      unlimited.credited_seconds if row.derived_status == OK else 0,
-                      unlimited.credited_seconds if reviewed else None, row.activity_id)
-
-
-def _latest_reviews(key_ids: list[str]) -> dict[str, Review]:
-    latest: dict[str, Review] = {}
-    for review in db.session.scalars(select(Review).where(in_values(Review.key_event_id, key_ids))
-                                     .order_by(Review.created_at, Review.id)):
-        latest[review.key_event_id] = review
-    return latest
 
 
 def _infer_activities(sessions) -> dict[str, int]:

@@ -10,7 +10,7 @@ from server.auth.principal import Principal
 from server.errors import AppError, Forbidden, NotFound
 from server.extensions import db
 from server.service_sessions.models import Review, ServiceSession
-from server.service_sessions.recompute import review_long_days
+from server.service_sessions.day_limits import review_long_days
 from server.service_sessions.retroactive import refuse_self_certification
 from server.service_sessions.status import judge
 

@@ -5,7 +5,6 @@ from sqlalchemy import or_, select
 
 from server.auth.boundary import current_principal
 from server.auth.policy import visible
-from server.common.lookup import by_code
 from server.errors import NotFound
 from server.extensions import db
 
@@ -27,15 +26,15 @@ def page_of(query, pagination_parameters):
     return page.items
 
 
-def visible_one(model, code: str, what: str):
-    """The object with ``code`` if the caller may read it.
+def visible_one(model, code: str, what: str, principal=None):
+    """The object with ``code`` if the caller (or ``principal``, outside a
+    request) may read it.
 
     :raise NotFound: missing, or outside the caller's scope (the two look alike,
         so codes outside one's scope cannot be probed).
     """
-    obj = by_code(model, code, what)
-    allowed = db.session.scalar(
-        select(model.id).where(model.id == obj.id, visible(current_principal(), model)))
-    if allowed is None:
+    obj = db.session.scalar(select(model).where(
+        model.code == code, visible(principal or current_principal(), model)))
+    if obj is None:
         raise NotFound(what, code)
     return obj

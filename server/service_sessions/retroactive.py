@@ -24,12 +24,13 @@ from sqlalchemy import func, or_, select
 
 from server.activities.models import Activity
 from server.audit.services import record_audit
-from server.auth.policy import may_manage, visible
+from server.auth.policy import may_manage
 from server.auth.principal import Principal
 from server.checkins.event_store import insert_events
+from server.common.listing import visible_one
 from server.common.lookup import by_code
 from server.db_types import utcnow
-from server.errors import AppError, Conflict, Forbidden, NotFound
+from server.errors import AppError, Conflict, Forbidden
 from server.extensions import db
 from server.people.models import Person
 from server.service_sessions.models import RetroactiveEntry, ServiceSession
@@ -48,9 +49,9 @@ def enter_retroactively(principal: Principal, data: dict) -> ServiceSession:
     :raise Forbidden: the session would count for a branch the caller does not manage.
     :raise AppError: ``invalid_times`` (422) or ``overlaps_session`` (409).
     """
-    person = _visible_or_not_found(principal, Person, data["person"], "person")
+    person = visible_one(Person, data["person"], "person", principal)
     station = by_code(Station, data["station"])
-    activity = (_visible_or_not_found(principal, Activity, data["activity"], "activity")
+    activity = (visible_one(Activity, data["activity"], "activity", principal)
                 if data.get("activity") else None)
     start, end = data["start_at"], data["end_at"]
     _check_times(start, end)
@@ -108,14 +109,6 @@ def refuse_self_certification(principal: Principal, session: ServiceSession,
         raise AppError("self_certification",
                        "A retroactive entry must be approved by someone other than "
                        "whoever entered it.", status=403)
-
-
-def _visible_or_not_found(principal: Principal, model, code: str, what: str):
-    obj = db.session.scalar(select(model).where(model.code == code,
-                                                visible(principal, model)))
-    if obj is None:
-        raise NotFound(what, code)
-    return obj
 
 
 def _check_times(start: datetime, end: datetime) -> None:

@@ -32,7 +32,7 @@ from benchlib import BENCH_CONFIG, build_world, database  # noqa: E402
 
 from server import create_app  # noqa: E402
 from server.extensions import db  # noqa: E402
-from server.service_sessions import pairing_queue  # noqa: E402
+from server.pairing import queue as pairing_queue  # noqa: E402
 
 PEOPLE = 250
 HISTORY_DAYS = 60
@@ -64,7 +64,7 @@ def run(backend: str) -> dict[int, float]:
     with database(backend) as url:
         world = build_world(url, PEOPLE, stations=1)
         station = world["stations"][0]
-        app = create_app({"DATABASE_URL": url, **BENCH_CONFIG, "PAIRING_SWEEP_S": 0})
+        app = create_app({"DATABASE_URL": url, **BENCH_CONFIG})
         client = app.test_client()
         headers = {"Authorization": f"Bearer {world['token']}",
                    "Content-Type": "application/json"}

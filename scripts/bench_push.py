@@ -145,7 +145,7 @@ def write_history(url: str, world: dict, count: int, rng: random.Random) -> floa
     import sqlalchemy as sa
 
     from server import create_app
-    from server.service_sessions import pairing_queue
+    from server.pairing import queue as pairing_queue
     started = time.perf_counter()
     engine = sa.create_engine(url)
     with engine.connect() as connection:

@@ -167,13 +167,13 @@ def _sqlite_begin(connection):
     A deferred transaction that reads and then writes fails at once with
     "database is locked" when another writer committed in between; taking
     the lock at BEGIN makes writers queue on the busy timeout instead.
-    Only GET requests, which never write, begin deferred.
+    Only transactions that never write begin deferred
+    (server/common/transactions.py).
     """
     if connection.dialect.name != "sqlite":
         return
-    from flask import has_request_context, request
-    reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    from server.common.transactions import only_reads
+    connection.exec_driver_sql("BEGIN" if only_reads() else "BEGIN IMMEDIATE")
 
 
 @event.listens_for(Session, "before_commit")
@@ -183,8 +183,8 @@ def _fold_service_totals(session: Session) -> None:
     requests skip it: their deferred transaction may not write."""
     if not session.in_transaction() or session.get_bind().dialect.name != "sqlite":
         return
-    from flask import has_request_context, request
-    if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
+    from server.common.transactions import only_reads
+    if only_reads():
         return
     from server.reports import totals_sql
     session.flush()

@@ -69,24 +69,35 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Imported {result['created']} {kind}.")
 
     @app.cli.command("pairing")
-    @click.argument("action", type=click.Choice(["status", "drain", "requeue-all"]))
+    @click.argument("action", type=click.Choice(["worker", "status", "drain", "requeue-all"]))
     @click.option("--held", is_flag=True,
-                  help="Also pair what waits for the rest of a device's backlog.")
+                  help="drain: also pair what waits for the rest of a device's backlog.")
     def pairing_command(action, held):
-        """Show or pair the people whose sessions wait to be re-paired;
-        requeue-all queues everyone for a re-pairing of all their history
-        (after an upgrade that fixed pairing) and pairs it."""
-        from server.service_sessions import pairing_queue
+        """Pair stored scans into sessions.
+
+        worker: run the pairing worker until stopped (SIGTERM/SIGINT); web
+        workers only queue, this pairs. status: is a worker running, what
+        waits. drain: pair what waits now, once. requeue-all: queue everyone
+        for a re-pairing of all their history (after an upgrade that fixed
+        pairing) and pair it.
+        """
+        from server.pairing import queue, worker
+        if action == "worker":
+            worker.run(app)
+            return
         if action == "requeue-all":
-            people = pairing_queue.requeue_everyone()
+            people = queue.requeue_everyone()
             db.session.commit()
             click.echo(f"Queued {people} people for a full re-pairing.")
         if action in ("drain", "requeue-all"):
-            people = pairing_queue.drain(budget_s=float("inf"), include_held=held)
+            people = queue.drain(include_held=held)
             click.echo(f"Paired {people} people.")
-        waiting = pairing_queue.backlog()
-        click.echo(f"Waiting: {waiting['rows']} rows, {waiting['people']} people, "
-                   f"oldest queued at {waiting['oldest_queued_at'] or '-'}")
+        state = worker.status()
+        click.echo(f"Worker: {'running' if state['running'] else 'NOT RUNNING'} "
+                   f"({state['workers']} alive, last beat {state['last_beat_at'] or '-'})")
+        click.echo(f"Waiting: {state['rows']} rows, {state['people']} people, "
+                   f"oldest queued at {state['oldest_queued_at'] or '-'}, "
+                   f"behind {state['behind_s']} s")
 
     @app.cli.command("service-totals")
     @click.argument("action", type=click.Choice(["check", "rebuild"]))

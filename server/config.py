@@ -25,9 +25,13 @@ _INT_SETTINGS = (
     "FUTURE_TOLERANCE_S",
     "MAX_EVENT_AGE_DAYS",
     "PAIRING_HOLD_S",
-    "PAIRING_DRAIN_BUDGET_S",
-    "PAIRING_SWEEP_S",
+    "PAIRING_BEAT_S",
+    "PAIRING_WORKER_STALE_S",
+    "PAIRING_LAG_ALERT_S",
 )
+
+#: Settings that are numbers with a fraction.
+_FLOAT_SETTINGS = ("PAIRING_POLL_S",)
 
 
 #: Hours for one to five stars (志愿者星级): the national registered-volunteer
@@ -80,13 +84,18 @@ def load_config(instance_path: str) -> dict:
         "FUTURE_TOLERANCE_S": 24 * 3600,
         "MAX_EVENT_AGE_DAYS": 400,
         #: How long a device's batches wait for the rest of its backlog
-        #: before their sessions are paired anyway (pairing_queue.py).
+        #: before their sessions are paired anyway (server/pairing/queue.py).
         "PAIRING_HOLD_S": 10,
-        #: Pairing after an answer stops after this long (the rest waits for
-        #: the next drain); well under gunicorn's worker timeout.
-        "PAIRING_DRAIN_BUDGET_S": 20,
-        #: Each gunicorn worker drains this often whatever arrives (server/wsgi.py).
-        "PAIRING_SWEEP_S": 5,
+        #: SQLite: how often the pairing worker looks at its queue
+        #: (PostgreSQL wakes it by NOTIFY). server/pairing/worker.py.
+        "PAIRING_POLL_S": 0.25,
+        #: How often a pairing worker says it is alive (and, on PostgreSQL,
+        #: looks at its queue without a wake-up).
+        "PAIRING_BEAT_S": 5,
+        #: A worker silent this long is taken as stopped (dashboard, /health/pairing).
+        "PAIRING_WORKER_STALE_S": 30,
+        #: Ready scans waiting longer than this make /health/pairing answer 503.
+        "PAIRING_LAG_ALERT_S": 60,
         "ENROLMENT_TTL_S": 7 * 24 * 3600,
         "API_TOKEN_TTL_S": 30 * 24 * 3600,
         "PUSH_RATE_LIMIT": os.environ.get("PUSH_RATE_LIMIT", "120 per minute"),
@@ -113,6 +122,9 @@ def load_config(instance_path: str) -> dict:
     for name in _INT_SETTINGS:
         if name in os.environ:
             config[name] = int(os.environ[name])
+    for name in _FLOAT_SETTINGS:
+        if name in os.environ:
+            config[name] = float(os.environ[name])
     return config
 
 

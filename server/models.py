@@ -6,6 +6,7 @@ from server.checkins.models import CheckinEvent, DeviceSeqRange, QuarantinedEven
 from server.corrections.models import CorrectionRequest  # noqa: F401
 from server.devices.models import Device  # noqa: F401
 from server.org.models import Area, Membership, Organisation  # noqa: F401
+from server.pairing.models import PairingDue, PairingWorker  # noqa: F401
 from server.people.models import Person, PersonInvitation  # noqa: F401
 from server.qr.models import SigningKey  # noqa: F401
 from server.reports.models import BranchPeriodTotal, PeriodMover, PersonBranchPeriod  # noqa: F401

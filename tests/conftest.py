@@ -99,19 +99,24 @@ def app_config():
     return {}
 
 
-class AnswerThenCloseClient(FlaskClient):
-    """Runs a response's close hooks before returning it, as a WSGI server
-    does once the answer is sent: a push's pairing happens there."""
+class PairingWorkerClient(FlaskClient):
+    """After each request, pairs what it queued and is ready, as the pairing
+    worker (``flask pairing worker``, another process) does within a poll:
+    the same drain, run here so a test reads the sessions it expects."""
 
     def open(self, *args, **kwargs):
         kwargs.setdefault("buffered", True)
-        return super().open(*args, **kwargs)
+        response = super().open(*args, **kwargs)
+        from server.pairing import queue
+        with self.application.app_context():
+            queue.drain()
+        return response
 
 
 @pytest.fixture
 def app(backend, database_urls, app_config):
     app = create_app(config_for_tests(database_urls(backend), **app_config))
-    app.test_client_class = AnswerThenCloseClient
+    app.test_client_class = PairingWorkerClient
     with app.app_context():
         yield app
         db.session.remove()

@@ -1,4 +1,5 @@
-"""A real gunicorn serving the app on a free loopback port, against a test database."""
+"""A real gunicorn serving the app on a free loopback port, against a test
+database, with the pairing worker beside it as in production."""
 from __future__ import annotations
 
 import json
@@ -23,13 +24,16 @@ def free_port() -> int:
 
 class LiveServer:
     def __init__(self, database_url: str, workers: int = 2, threads: int = 1,
-                 port: int | None = None, **env):
+                 port: int | None = None, pairing_worker: bool = True, **env):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         self.workers, self.threads = workers, threads
         self.env = {k: str(v) for k, v in env.items()}
         self.process: subprocess.Popen | None = None
+        #: ``flask pairing worker``, unless the test plays its part itself.
+        self.pairing_worker = pairing_worker
+        self.pairing: subprocess.Popen | None = None
 
     def start(self) -> LiveServer:
         import tempfile
@@ -44,6 +48,8 @@ class LiveServer:
              "--graceful-timeout", "1", "--timeout", "60", "server.wsgi:app"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self._log,
             start_new_session=True)
+        if self.pairing_worker:
+            self.pairing = start_pairing_worker(env, self._log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -59,19 +65,22 @@ class LiveServer:
         return Path(self._log.name).read_text(errors="replace")[-3000:]
 
     def kill(self) -> None:
-        """SIGKILL the whole process group: master and workers, no clean-up."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        """SIGKILL the whole process group, and the pairing worker: no clean-up."""
+        for process in (self.process, self.pairing):
+            if process and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
         self._log.close()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        for process in (self.process, self.pairing):
+            if process and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
         self._log.close()
 
     def post(self, path: str, body, token: str | None = None, timeout: float = 60):
@@ -85,3 +94,10 @@ class LiveServer:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
+
+
+def start_pairing_worker(env: dict, log) -> subprocess.Popen:
+    """``flask --app server pairing worker`` in a process group of its own."""
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "server", "pairing",
+                             "worker"], cwd=ROOT, env={**env, "PAIRING_POLL_S": "0.05"},
+                            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)

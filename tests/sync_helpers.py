@@ -40,12 +40,12 @@ def push(client, token: str, body: dict):
 
 
 def settle_pairing(timeout_s: float = 30.0) -> None:
-    """Wait until every push's re-pairing is done (live servers pair after
-    answering, in their own processes), pairing what is held here too."""
+    """Wait until every push's re-pairing is done (live servers have their
+    pairing worker), pairing what is held here too."""
     import time
 
     from server.extensions import db
-    from server.service_sessions import pairing_queue
+    from server.pairing import queue as pairing_queue
     deadline = time.monotonic() + timeout_s
     while True:
         pairing_queue.drain(include_held=True)

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from server.checkins.models import CheckinEvent, QuarantinedEvent
 from server.demo.seed import seed_demo
 from server.extensions import db
-from server.service_sessions.models import PairingDue, ServiceSession
+from server.pairing.models import PairingDue
+from server.service_sessions.models import ServiceSession
 
 
 def test_demo_has_sessions_to_review_and_scans_in_quarantine(app):

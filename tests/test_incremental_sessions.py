@@ -13,7 +13,7 @@ from server.checkins.models import CheckinEvent
 from server.extensions import db
 from server.people.models import Person
 from server.service_sessions.models import ServiceSession
-from server.service_sessions.recompute import pairing_rules
+from server.pairing.windows import pairing_rules
 from sync.daily_limit import DaySession, over_daily_limit
 from sync.pairing import OK, EventRecord, pair_events
 from sync.timeutil import local_date

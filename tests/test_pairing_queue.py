@@ -1,5 +1,5 @@
-"""Pairing after the answer (server/service_sessions/pairing_queue.py), on
-SQLite and PostgreSQL: queued with the events, held for a backlog, never lost."""
+"""The pairing queue and its worker (server/pairing/), on SQLite and
+PostgreSQL: queued with the events, held for a backlog, never lost."""
 from __future__ import annotations
 
 import json
@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from server.checkins.ingest import record_batch
 from server.devices.models import Device
 from server.extensions import db
-from server.service_sessions import pairing_queue
-from server.service_sessions.models import PairingDue, ServiceSession
+from server.pairing import queue as pairing_queue
+from server.pairing import worker
+from server.pairing.models import PairingDue
+from server.service_sessions.models import ServiceSession
 from tests.conftest import auth
 from tests.sync_helpers import batch, push, recent, scan
 from tests.test_incremental_sessions import _full_pairing, _stored_sessions
@@ -26,18 +28,27 @@ def _count(model) -> int:
     return value
 
 
-def _stop_sweepers(stop) -> None:
-    """Stop the sweeper and wait for its thread to end, so it is not still
-    pairing when the fixture empties the tables."""
-    stop.set()
-    for thread in threading.enumerate():
-        if thread.name == "pairing-sweeper":
-            thread.join(timeout=10)
-            assert not thread.is_alive()
+class _Worker:
+    """The pairing worker (``flask pairing worker``) on a thread of this process."""
+
+    def __init__(self, app):
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=worker.run, args=(app, self.stop),
+                                       name="pairing-worker", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        # Joined, so it is not still pairing when the fixture empties the tables.
+        self.stop.set()
+        self.thread.join(timeout=15)
+        assert not self.thread.is_alive()
 
 
 def _wait_until_nothing_is_due(seconds: float = 10) -> None:
-    """Until a sweeper in another thread has paired everything (or time is up)."""
+    """Until the worker in another thread has paired everything (or time is up)."""
     deadline = time.monotonic() + seconds
     while _count(PairingDue) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -70,46 +81,43 @@ def test_a_backlog_is_held_until_its_last_batch_then_paired_once(client, make_de
     assert {s[2] for s in _stored_sessions()} == {"ok"}
 
 
-def test_a_device_that_goes_quiet_mid_backlog_is_paired_by_the_sweeper(
+def test_a_device_that_goes_quiet_mid_backlog_is_paired_by_the_worker(
         app, client, make_device):
-    # The hold must outlast the push and its drain on a loaded machine (0.3 s
-    # did not, once in a few full runs: the drain found the rows ready).
-    app.config.update(PAIRING_HOLD_S=1.5, PAIRING_SWEEP_S=0.1)
+    # The hold must outlast the push and the client's own drain on a loaded
+    # machine (0.3 s did not, once in a few full runs).
+    app.config.update(PAIRING_HOLD_S=1.5, PAIRING_POLL_S=0.05, PAIRING_BEAT_S=0.2)
     _, token = make_device()
     events = [scan("P-BA-1", "check_in", recent(3)), scan("P-BA-1", "check_out", recent(2))]
     assert push(client, token, batch(events, device={"queue_length": 500})).status_code == 200
     assert _count(ServiceSession) == 0
-    stop = pairing_queue.start_sweeper(app)
-    try:
+    with _Worker(app):
         _wait_until_nothing_is_due()
-    finally:
-        _stop_sweepers(stop)
     assert _count(PairingDue) == 0
     assert _stored_sessions() == _full_pairing()
 
 
-# PostgreSQL only: SQLite has one writer, so there is no second drain to wake.
+# PostgreSQL only: SQLite's worker polls; it has no wake-up to test.
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_a_released_backlog_wakes_the_sweepers_at_once(app, make_device, monkeypatch):
-    """The batch that releases more than one claim of held rows NOTIFYs; a sweeper whose
-    timer is a minute away pairs the backlog within moments."""
-    app.config.update(PAIRING_SWEEP_S=60)
-    monkeypatch.setattr(pairing_queue, "CLAIM_PEOPLE", 1)
+def test_a_push_wakes_the_worker_at_once(app, make_device, monkeypatch):
+    """A push that queues ready work NOTIFYs (so does the batch that releases
+    a held backlog): a worker whose timer is a minute away pairs it within
+    moments. Held batches wake nobody."""
+    app.config.update(PAIRING_BEAT_S=60)
     code, _ = make_device()
     device = db.session.scalar(select(Device).where(Device.code == code))
     events = _backlog_batches(["P-BA-1", "P-BA-2"], 8)
-    stop = pairing_queue.start_sweeper(app)
-    try:
+    with _Worker(app):
+        time.sleep(0.5)  # its first drain found nothing and it waits
         for part, left in ((events[:8], len(events)), (events[8:], len(events) - 8)):
             record_batch(device, json.dumps(batch(part, device={"queue_length": left}))
                          .encode())
             db.session.commit()
             if left == len(events):
-                time.sleep(0.3)  # held: nothing wakes the sweeper yet
+                time.sleep(0.5)  # held: nothing wakes the worker yet
                 assert _count(ServiceSession) == 0
+        started = time.monotonic()
         _wait_until_nothing_is_due()
-    finally:
-        _stop_sweepers(stop)
+        assert time.monotonic() - started < 5
     assert _count(PairingDue) == 0
     assert _stored_sessions() == _full_pairing()
 
@@ -118,7 +126,7 @@ def test_two_drains_never_split_a_person(app, backend, make_device, monkeypatch)
     """A drain claims all of a person's waiting rows or none: on PostgreSQL
     the people a concurrent drain holds are skipped whole (on SQLite one
     writer claims at a time)."""
-    from server.service_sessions.recompute import PERSON_LOCK_SPACE
+    from server.pairing.writer import PERSON_LOCK_SPACE
     monkeypatch.setattr(pairing_queue, "CLAIM_PEOPLE", 1)
     monkeypatch.setattr(pairing_queue, "SQLITE_CLAIM_ROWS", 1)
     code, _ = make_device()
@@ -151,8 +159,9 @@ def test_two_drains_never_split_a_person(app, backend, make_device, monkeypatch)
 
 
 def test_work_queued_by_a_process_that_died_after_committing_is_paired_later(make_device):
-    """What a worker killed between its commit and its pairing leaves behind
-    (the live SIGKILL test in test_push_concurrency.py does it for real)."""
+    """What a push leaves when no worker runs (or one died before pairing):
+    the rows wait, and the next drain pairs them (test_pairing_worker.py
+    kills a real worker mid-drain)."""
     code, _ = make_device()
     device = db.session.scalar(select(Device).where(Device.code == code))
     body = batch([scan("P-BA-1", "check_in", recent(3)), scan("P-BA-1", "check_out", recent(2))])

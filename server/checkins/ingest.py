@@ -10,8 +10,8 @@ Steps:
    each once (server/checkins/event_store.py);
 6. merge the device's received seq runs and find the gaps;
 7. queue the people the accepted events touch for re-pairing.
-The boundary commits once, before the response is sent; the pairing runs
-after the answer (server/service_sessions/pairing_queue.py).
+The boundary commits once, before the response is sent; the pairing worker
+pairs the queued people (server/pairing/queue.py).
 """
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import AppError
 from server.extensions import db
-from server.service_sessions import pairing_queue
-from server.service_sessions.recompute import Touched
+from server.pairing import queue as pairing_queue
+from server.pairing.writer import Touched
 from sync.clock import clock_offset_s
 from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, QUARANTINED, EventRejected,
                            PushedEvent, canonical_json, event_id_of, hash_text, parse_envelope,

@@ -17,7 +17,8 @@ from server.checkins.resolve import load_context, resolve_event
 from server.db_types import utcnow
 from server.errors import AppError
 from server.extensions import db
-from server.service_sessions.recompute import Touched, recompute_people
+from server.pairing import queue as pairing_queue
+from server.pairing.writer import Touched
 from sync.protocol import EventRejected, canonical_json, hash_text, parse_event
 
 
@@ -85,7 +86,9 @@ def replay(entry: QuarantinedEvent, actor: str, repaired: dict | None = None) ->
     entry.status = "resolved"
     entry.resolved_at = utcnow()
     entry.resolved_by = actor
-    recompute_people({row["person_id"]: Touched(row["effective_at"], row["effective_at"])})
+    # Paired by the pairing worker, as a pushed scan is.
+    pairing_queue.enqueue({row["person_id"]: Touched(row["effective_at"], row["effective_at"])},
+                          None, utcnow(), more_to_come=False)
     return True
 
 

@@ -1,8 +1,6 @@
 """Sync push, and the quarantine for administrators."""
 from __future__ import annotations
 
-from functools import partial
-
 from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -18,7 +16,6 @@ from server.common.listing import page_of
 from server.devices.services import current_device
 from server.errors import AppError, NotFound
 from server.extensions import db, limiter
-from server.service_sessions import pairing_queue
 
 blp = Blueprint("sync", __name__, url_prefix="/sync",
                 description="The device sync contract (docs/sync-protocol.md).")
@@ -67,12 +64,8 @@ class Push(MethodView):
             try:
                 # Serialised by hand: the answer is plain data, and the schema
                 # (kept above for the OpenAPI description) cost ~15 ms a batch.
-                response = jsonify(ingest.record_batch(device, body))
-                # Sessions are paired once the answer has gone (the events
-                # and the queued work are committed with the answer).
-                response.call_on_close(partial(pairing_queue.drain_after_response,
-                                               current_app._get_current_object()))
-                return response
+                # The pairing worker pairs what the batch queued.
+                return jsonify(ingest.record_batch(device, body))
             except DBAPIError as error:
                 if getattr(error.orig, "sqlstate", None) not in _RETRYABLE_SQLSTATES \
                         or attempt == 2:

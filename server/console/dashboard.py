@@ -15,7 +15,7 @@ from server.devices.models import Device
 from server.extensions import db
 from server.reports import totals
 from server.reports.services import session_scope
-from server.service_sessions import pairing_queue
+from server.pairing import worker as pairing_worker
 from server.service_sessions.models import ServiceSession
 
 
@@ -62,10 +62,11 @@ def dashboard(principal: Principal, today: date) -> dict:
     waiting = _count_up_to_cap(select(ServiceSession.id).where(
         ServiceSession.awaiting_review == true(), session_scope(principal)))
     # Only administrators may act on the quarantine (server/console/quarantine.py),
-    # and only they watch the pairing queue: scans stored but not yet in hours.
+    # and only they watch the pairing: whether its worker runs, and scans
+    # stored but not yet in hours.
     quarantined = _count_up_to_cap(select(QuarantinedEvent.id).where(
         QuarantinedEvent.status.in_(QUARANTINE_OPEN))) if principal.is_admin else None
-    unpaired = pairing_queue.backlog() if principal.is_admin else None
+    pairing = pairing_worker.status() if principal.is_admin else None
     corrections = _count_up_to_cap(visible_requests(principal).with_only_columns(
         CorrectionRequest.id))
     silent = db.session.scalars(select(Device).where(
@@ -84,7 +85,7 @@ def dashboard(principal: Principal, today: date) -> dict:
     return {"this_month": figures[this_start], "trend": trend, "last_month": figures[last_start],
             "month": this_start.strftime("%Y-%m"), "waiting_for_review": waiting,
             "waiting_capped": waiting > WAITING_COUNT_CAP, "quarantined": quarantined,
-            "unpaired": unpaired, "count_cap": WAITING_COUNT_CAP, "silent_devices": silent,
+            "pairing": pairing, "count_cap": WAITING_COUNT_CAP, "silent_devices": silent,
             "corrections": corrections}
 
 

@@ -136,8 +136,11 @@ def bulk_approve():
     for session_id in request.form.getlist("session")[:PAGE_SIZE]:
         session = _session_in_scope(session_id)
         try:
-            review_session(_principal(), session, {"decision": "approved",
-                                                   "reason": _("Approved in bulk")})
+            # Each decision in a savepoint: one that is refused takes back
+            # only what it wrote, the others stand.
+            with db.session.begin_nested():
+                review_session(_principal(), session, {"decision": "approved",
+                                                       "reason": _("Approved in bulk")})
             approved += 1
         except AppError:
             # One's own retroactive entry, or a day of more than 12 hours:

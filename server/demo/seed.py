@@ -18,7 +18,7 @@ from server.auth.models import User
 from server.auth.principal import Principal
 from server.auth.services import create_user
 from server.checkins.ingest import record_batch
-from server.service_sessions import pairing_queue
+from server.pairing import queue as pairing_queue
 from server.service_sessions.retroactive import enter_retroactively
 from server.demo import data
 from server.devices.services import create_device, enrol_device

@@ -1,6 +1,7 @@
 """Areas (geography) and organisations (the party tree), with membership history."""
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Index, String
@@ -106,3 +107,18 @@ class Membership(db.Model):
     ended_on: Mapped[date | None] = mapped_column(Date)
 
     organisation: Mapped[Organisation] = relationship()
+
+
+def branch_on(memberships, day: date):
+    """The membership that holds on the local date ``day``, or None.
+
+    The one rule for "a person's branch on a date" (docs/pairing.md): of the
+    periods that cover the day, the one that started last; of two that
+    started the same day, the one recorded last (the higher id). Takes any
+    objects with ``id``, ``started_on`` and ``ended_on``.
+    """
+    covering = [m for m in memberships
+                if m.started_on <= day and (m.ended_on is None or day <= m.ended_on)]
+    # Not yet flushed (no id): recorded after every stored one.
+    return max(covering, key=lambda m: (m.started_on, math.inf if m.id is None else m.id),
+               default=None)

@@ -38,12 +38,11 @@ class Person(db.Model):
     home_area = relationship("Area")
 
     def branch_on(self, day):
-        """The organisation the person belonged to on a local date, or None."""
-        for membership in reversed(self.memberships):
-            if membership.started_on <= day and (membership.ended_on is None
-                                                 or day <= membership.ended_on):
-                return membership.organisation
-        return None
+        """The organisation the person belonged to on a local date, or None
+        (``server.org.models.branch_on`` says which)."""
+        from server.org.models import branch_on
+        membership = branch_on(self.memberships, day)
+        return membership.organisation if membership is not None else None
 
     @property
     def current_branch(self):

@@ -52,7 +52,7 @@ def update_person(principal: Principal, person: Person, data: dict) -> Person:
     changes = {}
     if "branch" in data:
         changes.update(_move_branch(principal, person, data.pop("branch"),
-                                    data.pop("branch_since", None) or local_today()))
+                                    data.pop("branch_since", None)))
     data.pop("branch_since", None)
     if "phone" in data:
         data["phone_masked"] = mask_phone(data.pop("phone"))
@@ -66,12 +66,15 @@ def update_person(principal: Principal, person: Person, data: dict) -> Person:
 
 
 def _move_branch(principal: Principal, person: Person, branch_code: str | None,
-                 since: date) -> dict:
-    """End the current membership the day before ``since`` and start the new one."""
+                 since: date | None) -> dict:
+    """End the current membership the day before ``since`` (today if None)
+    and start the new one; for the current branch, correct when its
+    membership began (``_correct_start``)."""
     branch = reference(Organisation, branch_code, "branch", "organisation")
     current = person.current_branch
     if branch is current:
-        return {}
+        return _correct_start(person, since) if branch is not None and since else {}
+    since = since or local_today()
     if branch is not None and not may_manage(principal, branch):
         raise Forbidden("You may not move people into that organisation.")
     for membership in person.memberships:
@@ -82,7 +85,41 @@ def _move_branch(principal: Principal, person: Person, branch_code: str | None,
             membership.ended_on = since - timedelta(days=1)
     if branch is not None:
         person.memberships.append(Membership(organisation=branch, started_on=since))
-    from server.service_sessions.recompute import rebrand_sessions_from
-    db.session.flush()
-    rebrand_sessions_from(person, since)
+    # The one writer attributes the person's sessions from ``since`` on
+    # again, under the person lock (a re-pairing at the same time cannot
+    # write the old branch back).
+    from server.pairing.days import day_start
+    from server.pairing.writer import Touched, rewrite
+    rewrite({person.id: Touched(day_start(since), None)})
     return {"branch": [current.code if current else None, branch.code if branch else None]}
+
+
+def _correct_start(person: Person, since: date) -> dict:
+    """The same branch with another ``branch_since``: when the current
+    membership began is corrected (a person added without it belongs from
+    the day they were added, so their earlier scans had no branch). Not back
+    into the membership before it, nor into the future; the person's
+    sessions from the earlier of the two dates on are attributed again.
+
+    :raise ValidationFailed: the new start overlaps the membership before, or
+        lies in the future.
+    """
+    current = max((m for m in person.memberships if m.ended_on is None),
+                  key=lambda m: (m.started_on, m.id or 0))
+    if since == current.started_on:
+        return {}
+    before = [m.ended_on for m in person.memberships
+              if m is not current and m.ended_on is not None and m.ended_on >= since]
+    if before:
+        raise ValidationFailed("The membership would overlap the one before it.",
+                               {"branch_since": [f"after {max(before)}"]})
+    if since > local_today():
+        raise ValidationFailed("A membership cannot begin in the future.",
+                               {"branch_since": ["in the future"]})
+    earliest = min(since, current.started_on)
+    was = current.started_on
+    current.started_on = since
+    from server.pairing.days import day_start
+    from server.pairing.writer import Touched, rewrite
+    rewrite({person.id: Touched(day_start(earliest), None)})
+    return {"branch_since": [was.isoformat(), since.isoformat()]}

@@ -18,7 +18,7 @@ from server.auth.principal import Principal
 from server.common.rawsql import in_values
 from server.errors import ValidationFailed
 from server.extensions import db
-from server.org.models import Area, Organisation
+from server.org.models import Area, Membership, Organisation
 from server.people.models import Person
 from server.reports import totals
 from server.service_sessions.models import ServiceSession
@@ -58,10 +58,17 @@ def period_of(args: dict) -> tuple[date, date]:
 
 
 def session_scope(principal: Principal):
-    """Sessions the caller may count: of visible branches, or at managed stations."""
+    """Sessions the caller may count: of visible branches, or at managed
+    stations; and sessions of no branch (the person belonged to none that
+    day) of people whose current branch is visible, who review them."""
     if principal.is_admin:
         return true()
-    branch_ok = in_values(ServiceSession.branch_id, totals.visible_organisations(principal))
+    organisations = totals.visible_organisations(principal)
+    branch_ok = or_(in_values(ServiceSession.branch_id, organisations), and_(
+        ServiceSession.branch_id.is_(None), ServiceSession.person_id.in_(
+            select(Membership.person_id).where(Membership.ended_on.is_(None),
+                                               in_values(Membership.organisation_id,
+                                                         organisations)))))
     if principal.station_ids:
         return or_(branch_ok, ServiceSession.station_id.in_(principal.station_ids))
     return branch_ok
@@ -267,7 +274,7 @@ def sync_completeness(principal: Principal, start: date, end: date) -> dict:
     from datetime import datetime, time, timedelta
 
     from server.devices.models import Device, device_station
-    from server.service_sessions.models import PairingDue
+    from server.pairing.models import PairingDue
     from sync.timeutil import BUSINESS_TZ
     period_end = datetime.combine(end + timedelta(days=1), time.min, BUSINESS_TZ)
     rows = db.session.execute(

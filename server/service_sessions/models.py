@@ -13,8 +13,8 @@ REVIEW_DECISIONS = ("approved", "rejected", "amended")
 #: Derived statuses a secretary has to look at.
 REVIEW_QUEUE = ("missing_checkout", "too_long", "orphan_checkout", "needs_review")
 #: Why a session may be flagged: its events' flags, and the day's limits.
-SESSION_FLAGS = ("retroactive", "over_daily_limit", "outside_geofence", "clock_corrected",
-                 "revoked_qr", "repeat_scan")
+SESSION_FLAGS = ("retroactive", "over_daily_limit", "no_branch", "outside_geofence",
+                 "clock_corrected", "revoked_qr", "repeat_scan")
 
 
 def flagged(flag: str):
@@ -112,35 +112,6 @@ class Review(db.Model):
     based_on_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user = relationship("User")
-
-
-class PairingDue(db.Model):
-    """A person whose sessions must be re-paired from ``since_at`` on.
-
-    Written by a push in the same transaction as its events, so the work
-    survives a crash between the answer and the pairing; deleted by the
-    transaction that does the pairing (server/service_sessions/pairing_queue.py).
-    Several rows for one person coalesce into one re-pairing.
-    """
-
-    __tablename__ = "pairing_due"
-    __table_args__ = (
-        Index("ix_pairing_due_ready", "ready_at", "id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column()
-    #: effective_at of the earliest event added for the person.
-    since_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    #: effective_at of the latest; NULL: re-pair to the end of their history
-    #: (rows queued before this column existed).
-    until_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: The device whose push queued this; its last batch releases what it held.
-    device_id: Mapped[int | None] = mapped_column(index=True)
-    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: Not paired before this: a device that says more of its backlog is on
-    #: the way gets its batches paired together.
-    ready_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RetroactiveEntry(db.Model):

@@ -34,7 +34,7 @@ from server.errors import AppError, Conflict, Forbidden
 from server.extensions import db
 from server.people.models import Person
 from server.service_sessions.models import RetroactiveEntry, ServiceSession
-from server.service_sessions.recompute import Touched, lock_people, recompute_people
+from server.pairing.writer import Touched, lock_people, rewrite
 from server.stations.models import Station
 from sync.protocol import RETROACTIVE, canonical_json, hash_text
 from sync.timeutil import BUSINESS_TZ, format_rfc3339
@@ -72,7 +72,7 @@ def enter_retroactively(principal: Principal, data: dict) -> ServiceSession:
     db.session.flush()
     insert_events([_event_row(entry, kind, person, station, activity)
                    for kind in ("check_in", "check_out")])
-    recompute_people({person.id: Touched(start, end)})
+    rewrite({person.id: Touched(start, end)})
     session = session_of_entry(entry)
     record_audit(principal.actor, "enter_retroactive", "session", session.key_event_id,
                  reason=entry.reason, changes={

@@ -13,7 +13,8 @@ from server.errors import NotFound
 from server.extensions import db
 from server.org.models import Organisation
 from server.people.models import Person
-from server.service_sessions import pairing_queue, retroactive, services
+from server.pairing import queue as pairing_queue
+from server.service_sessions import retroactive, services
 from server.service_sessions.models import ServiceSession, flagged
 from server.service_sessions.schemas import (PairingBacklogSchema, RetroactiveEntrySchema,
                                              ReviewSchema, SessionArgs, SessionOutSchema)

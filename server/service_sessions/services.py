@@ -9,8 +9,8 @@ from server.auth.policy import may_manage
 from server.auth.principal import Principal
 from server.errors import AppError, Forbidden, NotFound
 from server.extensions import db
+from server.pairing.writer import Touched, lock_people, rewrite
 from server.service_sessions.models import Review, ServiceSession
-from server.service_sessions.day_limits import review_long_days
 from server.service_sessions.retroactive import refuse_self_certification
 from server.service_sessions.status import judge
 
@@ -24,8 +24,12 @@ def session_by_id(key_event_id: str) -> ServiceSession:
 
 
 def may_review(principal: Principal, session: ServiceSession) -> bool:
-    """Whoever manages the session's branch (on its date) may judge it."""
-    return session.branch is not None and may_manage(principal, session.branch)
+    """Whoever manages the session's branch (on its date) may judge it; a
+    session of a person who had no branch that day, whoever manages the
+    person now (they can also correct when the membership began)."""
+    if session.branch is not None:
+        return may_manage(principal, session.branch)
+    return may_manage(principal, session.person)
 
 
 def review_session(principal: Principal, session: ServiceSession, data: dict) -> ServiceSession:
@@ -39,6 +43,11 @@ def review_session(principal: Principal, session: ServiceSession, data: dict) ->
     """
     if not may_review(principal, session):
         raise Forbidden("You may review only sessions of your own organisations.")
+    # The person lock before the session is read again: a re-pairing of this
+    # person either committed before (the decision is taken on what it
+    # wrote) or waits for the decision (and then applies it).
+    lock_people([session.person_id])
+    session = _reread(session)
     refuse_self_certification(principal, session, data["decision"])
     review = Review(key_event_id=session.key_event_id, decision=data["decision"],
                     amended_start_at=data.get("start_at"), amended_end_at=data.get("end_at"),
@@ -46,7 +55,7 @@ def review_session(principal: Principal, session: ServiceSession, data: dict) ->
                     based_on_start_at=session.derived_start_at,
                     based_on_end_at=session.derived_end_at)
     judged = judge(session.derived_status, session.derived_start_at, session.derived_end_at,
-                   review, session.over_daily_limit)
+                   review, held=session.over_daily_limit or session.branch_id is None)
     if _day_credited_with(session, judged.credited_seconds) > current_app.config[
             "MAX_SESSION_S"] and not _manages_above(principal, session.branch):
         raise AppError("needs_higher_approval",
@@ -55,20 +64,29 @@ def review_session(principal: Principal, session: ServiceSession, data: dict) ->
                        limit_seconds=current_app.config["MAX_SESSION_S"])
     db.session.add(review)
     before = (session.status, session.start_at, session.end_at)
-    session.status, session.start_at, session.end_at = judged.status, judged.start_at, judged.end_at
-    session.review_stale = judged.review_stale
-    session.credited_seconds, session.pending_seconds = (judged.credited_seconds,
-                                                         judged.pending_seconds)
-    # The decision changes what the day has credited, and so which of the
-    # person's later sessions that day are past the daily limit.
-    review_long_days({session.person_id: {session.local_date}})
-    db.session.refresh(session)
+    # The one writer judges the session's day again with the decision (it
+    # changes what the day has credited, and so the limits of the day).
+    rewrite({session.person_id: Touched(session.key_at, session.key_at)})
+    session = _reread(session)
     record_audit(principal.actor, f"review_session_{data['decision']}", "session",
                  session.key_event_id, reason=data.get("reason"), changes={
                      "status": [before[0], session.status],
                      "start_at": [_iso(before[1]), _iso(session.start_at)],
                      "end_at": [_iso(before[2]), _iso(session.end_at)]})
     return session
+
+
+def _reread(session: ServiceSession) -> ServiceSession:
+    """The session as stored now (a re-pairing may have changed it).
+
+    :raise NotFound: re-pairing merged it into another session.
+    """
+    key = session.key_event_id
+    found = db.session.scalar(select(ServiceSession).where(
+        ServiceSession.key_event_id == key).execution_options(populate_existing=True))
+    if found is None:
+        raise NotFound("session", key)
+    return found
 
 
 def _day_credited_with(session: ServiceSession, credited_seconds: int) -> int:

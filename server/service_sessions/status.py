@@ -19,16 +19,17 @@ class Judged(NamedTuple):
 
 
 def judge(derived_status: str, derived_start: datetime | None, derived_end: datetime | None,
-          review, over_daily_limit: bool = False) -> Judged:
+          review, held: bool = False) -> Judged:
     """Combine what pairing derived with the latest review, if it still applies.
 
     A review applies while the derived times are those the reviewer saw; when
     late events change them, the session goes back to its derived status
     (and so to the review queue) with ``review_stale`` set. An ``ok``
-    session past the day's limit on credited hours (sync/daily_limit.py)
-    waits for review as ``needs_review``.
+    session ``held`` for another reason (past the limits of its day, or of a
+    person with no branch that day; docs/pairing.md) waits for review as
+    ``needs_review``.
     """
-    if over_daily_limit and derived_status == OK:
+    if held and derived_status == OK:
         derived_status = NEEDS_REVIEW
     status, start, end, stale = derived_status, derived_start, derived_end, False
     if review is not None:

@@ -1,7 +1,7 @@
 """Reading parts of people's stored history (events, sessions, reviews) as
-the re-pairing and the day limits need them: a window of rows per person in
-one statement of indexed range look-ups, values converted once, rows as
-named tuples (attribute access at tuple cost)."""
+the writer needs them: spans of rows per person in one statement of indexed
+range look-ups, values converted once, rows as named tuples (attribute
+access at tuple cost)."""
 from __future__ import annotations
 
 from collections import namedtuple
@@ -23,14 +23,21 @@ def kinds(names) -> dict:
             for n in names}
 
 
-def tails(table: str, time_column: str, windows: dict, columns: dict):
-    """Rows of ``table`` for each person within their window (any value with
-    ``start`` and ``stop``; both ends included), as one UNION ALL of indexed
-    range scans; values converted as ``columns`` says (``"time"``,
-    ``"date"`` or None for as-is)."""
+def tails(table: str, time_column: str, spans, columns: dict):
+    """Rows of ``table`` for each person within their spans, as one statement
+    of indexed range scans; values converted as ``columns`` says
+    (``"time"``, ``"date"`` or None for as-is).
+
+    :param spans: ``{person_id: window}`` (any value with ``start`` and
+        ``stop``), or a list of ``(person_id, start, stop)``, a person
+        possibly more than once; both ends included.
+    """
     raw = RawSql(db.session.connection())
-    source, params = raw.person_times([(p, w.start, w.stop) for p, w in windows.items()],
-                                      ("t", "hi"))
+    if isinstance(spans, dict):
+        spans = [(p, w.start, w.stop) for p, w in spans.items()]
+    if not spans:
+        return []
+    source, params = raw.person_times(spans, ("t", "hi"))
     select_list = ", ".join(f"x.{name}" for name in columns)
     if raw.sqlite:
         sql = (f"SELECT {select_list} FROM {source} JOIN {table} x "

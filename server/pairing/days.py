@@ -1,0 +1,75 @@
+"""Judging a person's day: what pairing derived, what reviewers decided, and
+the limits of a day, together, so each session is written once.
+
+The limits (sync/daily_limit.py; docs/pairing.md, "Limits of a day") depend
+on all of a day's sessions, so whoever changes one session of a day has the
+whole day judged again; the writer (server/pairing/writer.py) does this for
+every day it touches.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
+
+from flask import current_app
+
+from server.service_sessions.status import AMENDED, APPROVED, REJECTED, Judged, judge
+from sync.daily_limit import DaySession, over_daily_limit
+from sync.pairing import OK
+from sync.timeutil import BUSINESS_TZ
+
+
+class DayEntry(NamedTuple):
+    """One session of a day as the judgement needs it: the derived columns
+    (new from pairing, or as stored) and the review that may apply."""
+    key_event_id: str
+    key_at: datetime
+    activity_id: int | None
+    derived_status: str
+    derived_start_at: datetime | None
+    derived_end_at: datetime | None
+    review: object | None
+    #: The person belonged to no branch that day: no organisation certifies
+    #: it until a reviewer does (or the membership's start is corrected).
+    unattributed: bool = False
+
+
+class Verdict(NamedTuple):
+    judged: Judged
+    over_daily_limit: bool
+
+
+def judge_day(entries: list[DayEntry]) -> dict[str, Verdict]:
+    """Each session of one person's local day, judged: its status and seconds
+    after review, and whether the limits of the day send it to review."""
+    config = current_app.config
+    over = over_daily_limit((_weighed(e) for e in entries), config["DAILY_REVIEW_S"],
+                            config["DAILY_PAIRS_PER_ACTIVITY"])
+    verdicts = {}
+    for e in entries:
+        flag = e.key_event_id in over
+        verdicts[e.key_event_id] = Verdict(
+            judge(e.derived_status, e.derived_start_at, e.derived_end_at, e.review,
+                  held=flag or e.unattributed), flag)
+    return verdicts
+
+
+def _weighed(entry: DayEntry) -> DaySession:
+    """A session as the limits weigh it: what pairing alone would credit, and
+    what a review that applies credits."""
+    unlimited = judge(entry.derived_status, entry.derived_start_at, entry.derived_end_at,
+                      entry.review)
+    reviewed = unlimited.status in (APPROVED, AMENDED, REJECTED)
+    return DaySession(entry.key_event_id, entry.key_at,
+                      unlimited.credited_seconds if entry.derived_status == OK else 0,
+                      unlimited.credited_seconds if reviewed else None, entry.activity_id)
+
+
+def day_start(day: date) -> datetime:
+    """The first instant of a local (Asia/Shanghai) date."""
+    return datetime.combine(day, time(0), BUSINESS_TZ)
+
+
+def day_end(day: date) -> datetime:
+    """The last instant (to the microsecond) of a local date."""
+    return day_start(day + timedelta(days=1)) - timedelta(microseconds=1)

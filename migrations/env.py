@@ -5,7 +5,9 @@ from flask import current_app
 
 from alembic import context
 
-from server.db_types import include_object_for
+# Nothing here imports the application: the revisions carry the SQL they
+# ran, and what autogenerate needs (the metadata, ``include_object``) comes
+# from Flask-Migrate's configuration (server/__init__.py).
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -90,8 +92,6 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        # Indexes the models create on PostgreSQL only are not missing on SQLite.
-        conf_args.setdefault("include_object", include_object_for(connection.dialect.name))
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -40,7 +40,13 @@ def create_app(config: dict | None = None) -> Flask:
     from flask_babel import get_locale
     app.jinja_env.globals["get_locale"] = get_locale
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
+    from sqlalchemy.engine import make_url
+
+    from server.db_types import include_object_for
+    # Indexes the models create on PostgreSQL only are not missing on SQLite.
+    migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"),
+                     include_object=include_object_for(
+                         make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()))
     limiter.init_app(app)
     csrf.init_app(app)
     api.init_app(app)

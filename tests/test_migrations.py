@@ -1,4 +1,5 @@
-"""The schema comes from migrations, and the migrations equal the models."""
+"""The schema comes from migrations, and the migrations equal the models,
+triggers included; nothing in migrations/ imports the application."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -29,9 +30,52 @@ def test_upgrade_gives_the_models_schema_and_downgrade_empties(backend, tmp_path
                 "include_object": include_object_for(connection.dialect.name)})
             differences = compare_metadata(context, db.metadata)
         assert differences == []
+        assert _triggers_as_migrated_equal_the_apps(db.engine)
         downgrade(revision="base")
         tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
         assert tables == set()
         upgrade()
         assert "checkin_event" in sa.inspect(db.engine).get_table_names()
         db.engine.dispose()
+
+
+def _trigger_definitions(connection) -> dict[str, str]:
+    """Every trigger on the database as the database itself renders it (and,
+    on PostgreSQL, the function it runs)."""
+    if connection.dialect.name == "sqlite":
+        return dict(connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all())
+    return dict(connection.exec_driver_sql(
+        "SELECT t.tgname, pg_get_triggerdef(t.oid) || ' ' || pg_get_functiondef(t.tgfoid) "
+        "FROM pg_trigger t WHERE NOT t.tgisinternal").all())
+
+
+def _triggers_as_migrated_equal_the_apps(engine) -> bool:
+    """The triggers the revisions left are those the application's code
+    installs today (read, then put back in a transaction rolled back): a
+    change to the totals' SQL without a revision fails here, and so does a
+    revision whose batch copy of a table dropped its triggers."""
+    from server.reports import totals_sql
+    from server.reports.totals_rules import TRIGGER_NAMES
+    with engine.connect() as connection:
+        migrated = _trigger_definitions(connection)
+        totals_sql.uninstall(connection)
+        totals_sql.install(connection)
+        installed = _trigger_definitions(connection)
+        connection.rollback()
+    assert set(migrated) == set(TRIGGER_NAMES)
+    assert migrated == installed
+    return True
+
+
+def test_no_migration_imports_the_application():
+    """A revision runs the SQL it carries, not today's code (docs/migrations.md)."""
+    import ast
+    from pathlib import Path
+    folder = Path(__file__).resolve().parent.parent / "migrations"
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n == "server" or n.startswith(("server.", "sync"))
+                           for n in names), f"{path.name} imports {names}"

@@ -15,9 +15,9 @@ writing sessions on a bare connection calls ``fold`` itself, and what it
 forgets is folded by the next app transaction, since the log is global).
 
 The triggers themselves are in totals_sqlite.py and totals_pg.py, what
-counts for them in totals_rules.py. The migration that installs them calls
-``install``; a change to their SQL needs a new revision that calls
-``uninstall`` and ``install`` again.
+counts for them in totals_rules.py. The migrations carry the SQL they ran
+(docs/migrations.md): a change to the triggers' SQL needs a new revision
+holding the new SQL, and tests/test_migrations.py fails until it exists.
 """
 from __future__ import annotations
 
@@ -30,13 +30,10 @@ from server.reports.totals_sqlite import fold  # noqa: F401 - part of this modul
 PERIOD_TABLES = ("period_mover", "branch_period_total", "person_branch_period")
 
 
-def install(connection: Connection, sqlite_row_triggers: bool = False) -> None:
-    """Create the triggers (``sqlite_row_triggers``: the first SQLite ones,
-    for a downgrade)."""
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        statements = (totals_sqlite.row_triggers() if sqlite_row_triggers
-                      else totals_sqlite.change_log_triggers())
+def install(connection: Connection) -> None:
+    """Create the triggers."""
+    if connection.dialect.name == "sqlite":
+        statements = totals_sqlite.change_log_triggers()
     else:
         statements = totals_pg.trigger_statements()
     for statement in statements:

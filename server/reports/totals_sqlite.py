@@ -1,7 +1,6 @@
 """SQLite's service-total triggers: each counted session in or out appends
 a row to ``service_total_change``, and ``fold`` applies a transaction's
-rows set-based before it commits (server/reports/totals_sql.py says why).
-Also the first, per-row triggers, kept for a downgrade."""
+rows set-based before it commits (server/reports/totals_sql.py says why)."""
 from __future__ import annotations
 
 from sqlalchemy.engine import Connection
@@ -9,73 +8,8 @@ from sqlalchemy.engine import Connection
 from server.reports.totals_rules import COUNTED, period_expressions
 
 
-def _sqlite_add(period: str) -> list[str]:
-    """Statements adding the NEW row to one period's figures."""
-    key = (f"person_id = NEW.person_id AND period = {period} "
-           f"AND branch_id = NEW.branch_id")
-    counted = COUNTED.format(r="NEW")
-    return [
-        f"INSERT INTO person_branch_period (person_id, period, branch_id, sessions) "
-        f"SELECT NEW.person_id, {period}, NEW.branch_id, 1 WHERE {counted} "
-        f"ON CONFLICT (person_id, period, branch_id) DO UPDATE SET sessions = sessions + 1",
-        f"INSERT INTO branch_period_total (branch_id, period, credited_seconds, "
-        f"pending_seconds, sessions, people) "
-        f"SELECT NEW.branch_id, {period}, NEW.credited_seconds, NEW.pending_seconds, 1, "
-        f"sessions = 1 FROM person_branch_period WHERE {key} AND {counted} "
-        f"ON CONFLICT (period, branch_id) DO UPDATE SET "
-        f"credited_seconds = credited_seconds + excluded.credited_seconds, "
-        f"pending_seconds = pending_seconds + excluded.pending_seconds, "
-        f"sessions = sessions + 1, people = people + excluded.people",
-        f"INSERT INTO period_mover (period, person_id) SELECT {period}, NEW.person_id "
-        f"WHERE {counted} AND (SELECT count(*) FROM person_branch_period "
-        f"WHERE person_id = NEW.person_id AND period = {period} AND sessions > 0) > 1 "
-        f"ON CONFLICT DO NOTHING",
-    ]
-
-
-def _sqlite_remove(period: str) -> list[str]:
-    """Statements taking the OLD row out of one period's figures."""
-    key = (f"person_id = OLD.person_id AND period = {period} "
-           f"AND branch_id = OLD.branch_id")
-    counted = COUNTED.format(r="OLD")
-    return [
-        f"UPDATE person_branch_period SET sessions = sessions - 1 WHERE {key} AND {counted}",
-        f"UPDATE branch_period_total SET "
-        f"credited_seconds = credited_seconds - OLD.credited_seconds, "
-        f"pending_seconds = pending_seconds - OLD.pending_seconds, sessions = sessions - 1, "
-        f"people = people - (SELECT sessions = 0 FROM person_branch_period WHERE {key}) "
-        f"WHERE branch_id = OLD.branch_id AND period = {period} AND {counted}",
-        f"DELETE FROM period_mover WHERE period = {period} AND person_id = OLD.person_id "
-        f"AND {counted} AND (SELECT count(*) FROM person_branch_period "
-        f"WHERE person_id = OLD.person_id AND period = {period} AND sessions > 0) < 2",
-    ]
-
-
 _WATCHED = ("person_id", "branch_id", "local_date", "status", "credited_seconds",
             "pending_seconds")
-
-
-def row_triggers() -> list[str]:
-    """The first SQLite triggers (revisions 756ba0c90610 to f05d623b5649):
-    nine statements per changed session. Kept for the downgrade of the
-    revision that replaced them with the change log."""
-    new_periods = period_expressions("sqlite", "NEW.local_date")
-    old_periods = period_expressions("sqlite", "OLD.local_date")
-    add = [s for p in new_periods for s in _sqlite_add(p)]
-    remove = [s for p in old_periods for s in _sqlite_remove(p)]
-    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in _WATCHED)
-
-    def body(statements):
-        return "BEGIN " + "; ".join(statements) + "; END"
-
-    return [
-        "CREATE TRIGGER service_totals_insert AFTER INSERT ON service_session "
-        f"WHEN {COUNTED.format(r='NEW')} " + body(add),
-        "CREATE TRIGGER service_totals_delete AFTER DELETE ON service_session "
-        f"WHEN {COUNTED.format(r='OLD')} " + body(remove),
-        "CREATE TRIGGER service_totals_update AFTER UPDATE ON service_session "
-        f"WHEN {changed} " + body(remove + add),
-    ]
 
 
 _CHANGE_COLUMNS = ("person_id", "branch_id", "local_date", "credited_seconds",

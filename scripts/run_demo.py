@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Install, migrate, load the demo data (once) and serve on localhost.
+"""Install, migrate, load the demo data (once) and serve on localhost: the
+web server (gunicorn) and, beside it, the pairing worker that turns stored
+scans into sessions. Ctrl-C stops both.
 
     python3 scripts/run_demo.py [--port 5000] [--host 127.0.0.1]
 """
@@ -39,9 +41,35 @@ Station sync server with demo data
   Health ............. {base}/readyz
   Demo users ......... {credentials}
 """, flush=True)
-    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT),
-                              "--bind", f"{args.host}:{args.port}", "--workers", "2",
-                              "--access-logfile", "-", "server.wsgi:app"])
+    serve(env, args.host, args.port)
+
+
+def serve(env: dict, host: str, port: int) -> None:
+    """gunicorn and the pairing worker until either ends or Ctrl-C; then both stop."""
+    import signal
+    import time
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "flask", "pairing", "worker"], cwd=ROOT,
+                         env=env),
+        subprocess.Popen([sys.executable, "-m", "gunicorn", "--chdir", str(ROOT),
+                          "--bind", f"{host}:{port}", "--workers", "2",
+                          "--access-logfile", "-", "server.wsgi:app"], cwd=ROOT, env=env),
+    ]
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    sys.exit(max(p.returncode or 0 for p in processes))
 
 
 if __name__ == "__main__":

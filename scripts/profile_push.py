@@ -2,13 +2,16 @@
 """Where a push batch's time goes: SQL statement by statement, in-process.
 
     .venv/bin/python scripts/profile_push.py --backend sqlite|postgresql [--no-triggers]
+        [--batch-size 500] [--events 10000] [--cprofile]
 
-Pushes 10,000 events (20 batches of 500; the first four warm up) through
-the Flask test client into a fresh database, and prints the milliseconds
-per batch and the statements that took them (SQLAlchemy's and the driver-
-level ones: psycopg execute/executemany/COPY). ``--no-triggers`` removes
-the service-total triggers first, to see what they cost. PostgreSQL comes
-from BENCH_DATABASE_URL or a throwaway cluster, as in scripts/benchlib.py.
+Pushes events (20 batches of 500 by default; the first fifth warm up)
+through the Flask test client into a fresh database, then pairs what they
+queued as the pairing worker does, and prints the milliseconds per batch of
+each phase and the statements that took them (SQLAlchemy's and the driver-
+level ones: psycopg execute/executemany/COPY). ``--batch-size 1 --events
+2000`` is a phone's one scan per push. ``--no-triggers`` removes the
+service-total triggers first, to see what they cost. PostgreSQL comes from
+BENCH_DATABASE_URL or a throwaway cluster, as in scripts/benchlib.py.
 """
 from __future__ import annotations
 
@@ -97,6 +100,8 @@ def main() -> None:
     parser.add_argument("--store-only", action="store_true",
                         help="batches report the scans still queued, so the server holds "
                              "pairing until the last one: what storing alone costs")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--events", type=int, default=10_000)
     args = parser.parse_args()
     with database(args.backend) as url:
         world = build_world(url, 2000, stations=20)
@@ -107,16 +112,16 @@ def main() -> None:
                 totals_sql.uninstall(connection)
             engine.dispose()
         app = create_app({"DATABASE_URL": url, **BENCH_CONFIG})
-        # Buffered: the response's close hook (pairing after the answer) runs
-        # before post() returns, as gunicorn runs it after sending.
         client = app.test_client()
-        bodies = batches_of(make_events(world["people"], world["stations"], 10_000,
-                                        random.Random(1)), 500,
+        bodies = batches_of(make_events(world["people"], world["stations"], args.events,
+                                        random.Random(1)), args.batch_size,
                             report_queue=args.store_only)
         headers = {"Authorization": f"Bearer {world['token']}",
                    "Content-Type": "application/json"}
-        for body in bodies[:4]:
+        warm = len(bodies) // 5
+        for body in bodies[:warm]:
             client.post("/api/v1/sync/push", data=body, headers=headers, buffered=True)
+        _pair(app)
         STATS.clear()
         _time_driver_calls()
         # As server/wsgi.py does in each worker: without it a full collection
@@ -126,19 +131,35 @@ def main() -> None:
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        for body in bodies[4:]:
+        for body in bodies[warm:]:
             answer = client.post("/api/v1/sync/push", data=body, headers=headers, buffered=True)
             if answer.status_code != 200:
                 raise SystemExit(f"HTTP {answer.status_code}: {answer.data[:200]}")
+        stored = time.perf_counter()
+        store_stats = dict(STATS)
+        STATS.clear()
+        _pair(app)
+        paired = time.perf_counter()
         if profiler:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
-        batches = len(bodies) - 4
-        print(f"{args.backend}{' without triggers' if args.no_triggers else ''}: "
-              f"{(time.perf_counter() - started) / batches * 1000:.0f} ms per 500-event batch")
-        for statement, (count, seconds) in sorted(STATS.items(), key=lambda kv: -kv[1][1])[:20]:
-            print(f"{seconds / batches * 1000:7.1f} ms {count / batches:5.1f}x  {statement}")
+        batches = len(bodies) - warm
+        name = f"{args.backend}{' without triggers' if args.no_triggers else ''}"
+        for phase, seconds, stats in (("push", stored - started, store_stats),
+                                      ("pairing", paired - stored, STATS)):
+            print(f"{name}, {phase}: {seconds / batches * 1000:.2f} ms per "
+                  f"{args.batch_size}-event batch")
+            for statement, (count, spent) in sorted(stats.items(),
+                                                    key=lambda kv: -kv[1][1])[:15]:
+                print(f"{spent / batches * 1000:7.2f} ms {count / batches:5.1f}x  {statement}")
+
+
+def _pair(app) -> None:
+    """What the pairing worker does: drain the queue."""
+    from server.pairing import queue
+    with app.app_context():
+        queue.drain(include_held=True)
 
 
 if __name__ == "__main__":

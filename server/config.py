@@ -75,11 +75,11 @@ def load_config(instance_path: str) -> dict:
         "DEBOUNCE_S": 600,
         "MAX_SESSION_S": 12 * 3600,
         #: A person's hours of a day credited without review; past them, to
-        #: review (design/domain.md: 8 h at once, 8-12 h by the organisation).
+        #: review (docs/domain.md, rule 3: 8 h at once, 8-12 h by the organisation).
         #: 0 turns the limit off.
         "DAILY_REVIEW_S": 8 * 3600,
         #: Check-in/out pairs of one activity a day credited without review
-        #: (design/domain.md: at most 3). 0 turns the limit off.
+        #: (docs/domain.md, rule 3: at most 3). 0 turns the limit off.
         "DAILY_PAIRS_PER_ACTIVITY": 3,
         "FUTURE_TOLERANCE_S": 24 * 3600,
         "MAX_EVENT_AGE_DAYS": 400,

@@ -1,4 +1,4 @@
-"""The daily limits on what is credited without review (design/domain.md:
+"""The daily limits on what is credited without review (docs/domain.md, rule 3:
 "credit up to 8 h per person per day at once, send 8–12 h to the
 organisation for approval ...; at most 3 check-in/out pairs per person per
 activity per day").

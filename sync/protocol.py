@@ -2,7 +2,7 @@
 
 Validation is a plain loop rather than a schema library: it runs for every
 event of every batch, and a hand loop is ~8x faster than marshmallow here
-(design/perf-notes.md). Every rule has a stable reason code.
+(docs/benchmarks.md, "Building blocks"). Every rule has a stable reason code.
 """
 from __future__ import annotations
 

@@ -264,7 +264,7 @@ def test_dual_reporting_counts_service_in_the_home_community(client, make_device
 
 
 def test_hours_past_eight_a_day_wait_for_the_branch(client, make_device, make_user):
-    """design/domain.md: up to 8 h of a person's day are credited at once,
+    """docs/domain.md, rule 3: up to 8 h of a person's day are credited at once,
     8-12 h after the organisation approves."""
     _, token = make_device()
     secretary = make_user("branch_secretary", "BA-ZB1")
@@ -324,7 +324,7 @@ def test_more_than_twelve_hours_a_day_is_approved_above_the_branch(client, make_
 
 def test_a_fourth_pair_of_one_activity_in_a_day_waits_for_the_branch(client, make_device,
                                                                      make_user):
-    """design/domain.md: at most 3 check-in/out pairs per person per activity per day."""
+    """docs/domain.md, rule 3: at most 3 check-in/out pairs per person per activity per day."""
     secretary = make_user("branch_secretary", "BA-ZB1")
     begins = at("2026-11-10 08:00")
     assert client.post("/api/v1/activities", headers=auth(secretary), json={

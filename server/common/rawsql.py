@@ -130,7 +130,7 @@ def write_rows(connection: Connection, table, rows: list[dict], *, returning: st
                 return [row[returning] for row in rows]
             raise PartialInsert()
         if returning is None and not on_conflict_do_nothing:
-            # COPY is PostgreSQL's fastest way in (design/perf-notes.md).
+            # COPY is PostgreSQL's fastest way in (docs/benchmarks.md, "Building blocks").
             with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
                 for value in values:
                     copy.write_row(value)

@@ -17,7 +17,7 @@ OUTCOMES = ("amended", "entered", "declined")
 
 class CorrectionRequest(db.Model):
     """Volunteers "may ask for a correction and the organisation must check
-    and amend" (design/domain.md). Sent from the volunteer's own phone, closed
+    and amend" (docs/domain.md, rule 2). Sent from the volunteer's own phone, closed
     by a secretary who manages the person; never deleted."""
 
     __tablename__ = "correction_request"

@@ -1,7 +1,7 @@
 """Retroactive entries (补录): a session entered after the fact.
 
 A volunteer served but no scan reached the server (a flat phone, a broken
-tablet). design/domain.md: such entries "go through a separate, flagged,
+tablet). docs/domain.md (rule 4): such entries "go through a separate, flagged,
 approved procedure". Here that means:
 
 - the entry is stored as a check-in and a check-out flagged ``retroactive``,

@@ -104,7 +104,7 @@ def _day_credited_with(session: ServiceSession, credited_seconds: int) -> int:
 def _manages_above(principal: Principal, branch) -> bool:
     """Whether ``principal`` manages what lies above ``branch``: its parent
     organisation, or (for a top-level one) its area; administrators always do.
-    design/domain.md: "more than 12 h higher up"."""
+    docs/domain.md, rule 3: "more than 12 hours ... higher up"."""
     if principal.is_admin:
         return True
     if branch.parent is not None:

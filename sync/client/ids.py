@@ -1,7 +1,7 @@
 """Time-ordered event ids (UUID version 7).
 
 Ids that grow with time keep the server's unique index append-mostly, which
-is several times cheaper than random UUIDs (design/perf-notes.md).
+is several times cheaper than random UUIDs (docs/benchmarks.md, "Building blocks").
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from server.db_types import utcnow
 from server.devices.models import Device
 from server.extensions import db
 from server.reports import totals
-from server.reports.services import session_scope
+from server.reports.services import review_scope, session_scope
 from server.service_sessions import pairing_queue
 from server.service_sessions.models import ServiceSession
 
@@ -60,7 +60,7 @@ def dashboard(principal: Principal, today: date) -> dict:
     this_start = today.replace(day=1)
     last_start = (this_start - timedelta(days=1)).replace(day=1)
     waiting = _count_up_to_cap(select(ServiceSession.id).where(
-        ServiceSession.awaiting_review == true(), session_scope(principal)))
+        ServiceSession.awaiting_review == true(), review_scope(principal)))
     # Only administrators may act on the quarantine (server/console/quarantine.py),
     # and only they watch the pairing queue: scans stored but not yet in hours.
     quarantined = _count_up_to_cap(select(QuarantinedEvent.id).where(

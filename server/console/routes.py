@@ -16,7 +16,7 @@ from server.console.forms import (AmendForm, ApproveForm, BulkApproveForm, Passw
 from server.console.login import ConsoleUser
 from server.errors import AppError
 from server.extensions import csrf, db, limiter
-from server.reports.services import session_scope
+from server.reports.services import review_scope
 from server.service_sessions.models import ServiceSession
 from server.service_sessions.models import REVIEW_QUEUE, SESSION_FLAGS, flagged
 from server.service_sessions.retroactive import entries_of
@@ -113,7 +113,7 @@ def review_queue():
     status = request.args.get("status")
     query = select(ServiceSession).where(
         ServiceSession.awaiting_review == true(),
-        session_scope(_principal()))
+        review_scope(_principal()))
     if status in REVIEW_QUEUE:
         query = query.where(ServiceSession.status == status)
     flag = request.args.get("flag")
@@ -172,12 +172,15 @@ def change_password():
 
 
 def _session_in_scope(session_id: str) -> ServiceSession:
+    """A session the caller may review, or 404: the review pages are for
+    reviewers (a station manager reads their station's sessions in the API
+    and the reports, docs/api.md)."""
     try:
         session = session_by_id(session_id)
     except AppError:
         abort(404)
     allowed = db.session.scalar(select(ServiceSession.id).where(
-        ServiceSession.id == session.id, session_scope(_principal())))
+        ServiceSession.id == session.id, review_scope(_principal())))
     if allowed is None:
         abort(404)
     return session

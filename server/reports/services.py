@@ -58,13 +58,28 @@ def period_of(args: dict) -> tuple[date, date]:
 
 
 def session_scope(principal: Principal):
-    """Sessions the caller may count: of visible branches, or at managed stations."""
+    """Sessions the caller may read and count: ``policy.visible(principal,
+    ServiceSession)`` (credited to organisations they manage, or held at
+    stations they manage), with the organisations bound as ids."""
     if principal.is_admin:
         return true()
-    branch_ok = in_values(ServiceSession.branch_id, totals.visible_organisations(principal))
+    credited = _credited_to(totals.managed_organisation_ids(principal))
     if principal.station_ids:
-        return or_(branch_ok, ServiceSession.station_id.in_(principal.station_ids))
-    return branch_ok
+        return or_(credited, ServiceSession.station_id.in_(principal.station_ids))
+    return credited
+
+
+def review_scope(principal: Principal):
+    """Sessions the caller may review (``services.may_review`` as SQL): those
+    credited to organisations they manage. A station manager reads the
+    sessions at their station but reviews none of them."""
+    if principal.is_admin:
+        return true()
+    return _credited_to(totals.managed_organisation_ids(principal))
+
+
+def _credited_to(organisation_ids):
+    return in_values(ServiceSession.branch_id, organisation_ids) if organisation_ids else false()
 
 
 def _measures(s=ServiceSession):

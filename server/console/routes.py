@@ -1,13 +1,15 @@
 """The branch secretary's console: server-rendered pages over the same services."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
                    render_template, request, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select, true
 
-from server.auth.services import authenticate
+from server.auth.services import authenticate, end_console_sessions, open_console_session
 from server.checkins.models import CheckinEvent
 from server.console.dashboard import dashboard
 from server.console.paging import window
@@ -79,6 +81,7 @@ def sign_in():
             flash(_("Too many failed sign-ins; try again later.") if error.code == "account_locked"
                   else _("Wrong user name or password."), "error")
             return render_template("console/sign_in.html", form=form), error.status
+        open_console_session(user)
         login_user(ConsoleUser(user))
         return redirect(url_for("console.home"))
     return render_template("console/sign_in.html", form=form)
@@ -87,16 +90,39 @@ def sign_in():
 @blp.post("/sign-out")
 @login_required
 def sign_out():
+    """Sign out of the console on every browser: a copy of this browser's
+    cookie is refused from now on, as are the others."""
+    end_console_sessions(current_user.user)
     logout_user()
     return redirect(url_for("console.sign_in"))
 
 
 @blp.get("/lang/<code>")
 def switch_language(code: str):
-    response = make_response(redirect(request.referrer or url_for("console.home")))
+    """Set the language and go back to the page the link was on: only a path
+    of this site, never another one (the Referer is the client's to write)."""
+    response = make_response(redirect(_same_site_path(request.referrer)
+                                      or url_for("console.home")))
     if code in ("zh_CN", "en"):
         response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
+
+
+def _same_site_path(url: str | None) -> str | None:
+    """The path and query of ``url`` when it is a page of this site, else None.
+
+    A path that a browser would read as another host ("//evil.example",
+    "/\\evil.example") is refused too.
+    """
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 @blp.get("/")
@@ -162,9 +188,11 @@ def change_password():
         if not check_password_hash(user.password_hash, form.current.data):
             flash(_("The current password is wrong."), "error")
         else:
+            # Ends every console session of the user, this one included...
             update_user(_principal().actor, user, {"password": form.new.data})
             db.session.commit()
-            # The session is bound to the old password; renew it for this browser.
+            # ...and opens a new one for this browser.
+            open_console_session(user)
             login_user(ConsoleUser(user))
             flash(_("Password changed. Your API tokens were revoked."), "ok")
             return redirect(url_for("console.home"))

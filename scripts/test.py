@@ -5,8 +5,9 @@
 
 Installs the project with its ``test`` extra into ``.venv``; when run as root
 on Debian, also installs the PostgreSQL server binaries (unless
-TEST_DATABASE_URL is set), CJK fonts and poppler for the PDF checks, and
-Chromium for the browser tests, if they are missing.
+TEST_DATABASE_URL is set), CJK fonts and poppler for the PDF checks,
+Chromium for the browser tests and redis-server for the shared rate-limit
+store, if they are missing.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ SYSTEM_NEEDS = {
     "poppler-utils": lambda: shutil.which("pdftoppm"),
     # Browser tests drive Debian's Chromium; no browser is downloaded.
     "chromium": lambda: shutil.which("chromium"),
+    # The shared rate-limit store of the documented deployment (test_rate_limits.py).
+    "redis-server": lambda: shutil.which("redis-server"),
 }
 
 

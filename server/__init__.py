@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     require_sqlite_features(app.config["SQLALCHEMY_DATABASE_URI"])
+    _trust_proxies(app)
 
     from server import models  # noqa: F401  (registers every table)
     from server.sync_feed import tracking  # noqa: F401  (records changes for pull)
@@ -71,6 +72,20 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     logging.getLogger("server").setLevel(app.config.get("LOG_LEVEL", "INFO"))
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Read the client's address from X-Forwarded-For only behind configured
+    proxies: the rightmost ``PROXY_FIX_X_FOR`` entries, which they appended.
+    Rate limits count per address; a header the client wrote is ignored, or
+    anyone could pose as a new address on every try."""
+    proxies = int(app.config.get("PROXY_FIX_X_FOR") or 0)
+    if proxies < 0:
+        raise ValueError(f"PROXY_FIX_X_FOR must be 0 or more, not {proxies}")
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=0, x_host=0,
+                                x_port=0, x_prefix=0)
 
 
 def _openapi_settings(app: Flask) -> None:

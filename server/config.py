@@ -28,6 +28,7 @@ _INT_SETTINGS = (
     "PAIRING_BEAT_S",
     "PAIRING_WORKER_STALE_S",
     "PAIRING_LAG_ALERT_S",
+    "PROXY_FIX_X_FOR",
 )
 
 #: Settings that are numbers with a fraction.
@@ -102,8 +103,17 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         #: Per address: device enrolment and volunteers binding a phone.
         "ENROL_RATE_LIMIT": os.environ.get("ENROL_RATE_LIMIT", "20 per minute"),
+        #: Per process: several workers or app servers share one instead
+        #: (redis://, docs/deploy.md), or each lets the whole limit through.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI",
                                                 "thread-safe-memory://"),
+        #: While the shared store does not answer, each process counts alone
+        #: (and logs it) rather than failing every limited request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        #: How many reverse proxies append to X-Forwarded-For in front of the
+        #: app (deploy/nginx.conf.example: 1). 0: the header is the client's
+        #: own to write and is ignored; the peer address is the client.
+        "PROXY_FIX_X_FOR": 0,
         "RATELIMIT_HEADERS_ENABLED": True,
         # Admin API bodies; the push endpoint has its own, larger limit.
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,

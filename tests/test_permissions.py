@@ -123,3 +123,177 @@ def test_people_lists_show_only_the_callers_subtree(client, world, make_user, ro
     response = client.get("/api/v1/people?page_size=100", headers=auth(token))
     assert response.status_code == 200
     assert {p["code"] for p in response.json} == visible
+
+
+# -- who served where: sessions, reports, exports, review pages, attendance -------------
+#
+# Four sessions of 13 hours (each waits for review) in November 2026:
+#   home       P-BA-1 (branch BA-ZB1) at ST-BA-1
+#   elsewhere  P-BA-1 (branch BA-ZB1) at ST-NS-1: the station's people serving elsewhere
+#   visitor    P-NS-1 (branch NS-ZB1) at ST-BA-1: an outsider serving at the station
+#   out        P-NS-1 (branch NS-ZB1) at ST-NS-1
+# and two meetings: ACT-IN (BA-ZB1 at ST-BA-1) and ACT-OUT (NS-ZB1 at ST-NS-1).
+#
+# The station manager of ST-BA-1 sees who served at the station and when
+# (home, visitor), read-only; not the people's service elsewhere, not the
+# review pages, not the host branch's attendance or members (docs/api.md).
+
+SERVED = {"home": ("P-BA-1", "ST-BA-1", "2026-11-02 09:00"),
+          "elsewhere": ("P-BA-1", "ST-NS-1", "2026-11-04 09:00"),
+          "visitor": ("P-NS-1", "ST-BA-1", "2026-11-02 09:00"),
+          "out": ("P-NS-1", "ST-NS-1", "2026-11-04 09:00")}
+ALL = set(SERVED)
+H = 13
+REPORT = "group_by=person&month=2026-11"
+
+# (case, what is compared, method, path ({label} is a session id),
+#  expected for admin, area_admin, secretary, station_manager)
+SERVICE_CASES = [
+    ("API sessions list", "sessions", "GET", "/api/v1/sessions?page_size=100",
+     (ALL, {"home", "elsewhere"}, {"home", "elsewhere"}, {"home", "visitor"})),
+    ("API session at the station by a member of its host", "status", "GET",
+     "/api/v1/sessions/{home}", (200, 200, 200, 200)),
+    ("API session at the station by an outsider", "status", "GET",
+     "/api/v1/sessions/{visitor}", (200, 404, 404, 200)),
+    ("API session of the station's people elsewhere", "status", "GET",
+     "/api/v1/sessions/{elsewhere}", (200, 200, 200, 404)),
+    ("API session outside", "status", "GET", "/api/v1/sessions/{out}", (200, 404, 404, 404)),
+    ("API review of a session at the station", "status", "POST",
+     "/api/v1/sessions/{home}/review", (200, 200, 200, 403)),
+    ("API review of an outsider's session at the station", "status", "POST",
+     "/api/v1/sessions/{visitor}/review", (200, 404, 404, 403)),
+    ("person report", "hours_json", "GET", f"/api/v1/reports/service-hours?{REPORT}",
+     ({"P-BA-1": 2 * H, "P-NS-1": 2 * H}, {"P-BA-1": 2 * H}, {"P-BA-1": 2 * H},
+      {"P-BA-1": H, "P-NS-1": H})),
+    ("person report CSV", "hours_csv", "GET",
+     f"/api/v1/reports/service-hours?{REPORT}&format=csv",
+     ({"P-BA-1": 2 * H, "P-NS-1": 2 * H}, {"P-BA-1": 2 * H}, {"P-BA-1": 2 * H},
+      {"P-BA-1": H, "P-NS-1": H})),
+    ("person report XLSX", "hours_xlsx", "GET",
+     f"/api/v1/reports/service-hours?{REPORT}&format=xlsx",
+     ({"P-BA-1": 2 * H, "P-NS-1": 2 * H}, {"P-BA-1": 2 * H}, {"P-BA-1": 2 * H},
+      {"P-BA-1": H, "P-NS-1": H})),
+    ("station report", "hours_json", "GET",
+     "/api/v1/reports/service-hours?group_by=station&month=2026-11",
+     ({"ST-BA-1": 2 * H, "ST-NS-1": 2 * H}, {"ST-BA-1": H, "ST-NS-1": H},
+      {"ST-BA-1": H, "ST-NS-1": H}, {"ST-BA-1": 2 * H})),
+    ("console export of the person report", "console_hours_csv", "GET",
+     "/console/exports/service-hours.csv?group_by=person&month=2026-11",
+     ({"P-BA-1": 2 * H, "P-NS-1": 2 * H}, {"P-BA-1": 2 * H}, {"P-BA-1": 2 * H},
+      {"P-BA-1": H, "P-NS-1": H})),
+    ("console review queue", "console_queue", "GET", "/console/review",
+     (ALL, {"home", "elsewhere"}, {"home", "elsewhere"}, set())),
+    ("console dashboard: waiting for your review", "console_waiting", "GET", "/console/",
+     (4, 2, 2, 0)),
+    ("console session page at the station", "console_status", "GET",
+     "/console/sessions/{home}", (200, 200, 200, 404)),
+    ("console session page of an outsider at the station", "console_status", "GET",
+     "/console/sessions/{visitor}", (200, 404, 404, 404)),
+    ("API attendance of a meeting at the station", "status", "GET",
+     "/api/v1/activities/ACT-IN/attendance", (200, 200, 200, 403)),
+    ("API attendance of a meeting outside", "status", "GET",
+     "/api/v1/activities/ACT-OUT/attendance", (200, 404, 404, 404)),
+    ("API meetings of the station's host", "status", "GET",
+     "/api/v1/activities/meetings?branch=BA-ZB1&month=2026-11", (200, 200, 200, 403)),
+    ("API dual reporting of the station's host", "status", "GET",
+     "/api/v1/reports/dual-reporting?branch=BA-ZB1&quarter=2026-Q4", (200, 200, 200, 403)),
+    ("console page of a meeting at the station: the roster", "console_roster", "GET",
+     "/console/activities/ACT-IN", (True, True, True, False)),
+]
+
+
+@pytest.fixture
+def served(client, world, make_device):
+    """Session id of each label of SERVED; the meetings ACT-IN and ACT-OUT."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from server.activities.services import create_activity
+    from server.extensions import db
+    from server.people.models import Person
+    from server.service_sessions.models import ServiceSession
+    from server.stations.models import Station
+    from tests.sync_helpers import at, batch, push, scan
+
+    _, device = make_device(stations=["ST-BA-1", "ST-NS-1"])
+    for person, station, start in SERVED.values():
+        begin = at(start)
+        assert push(client, device, batch([
+            scan(person, "check_in", begin, station=station),
+            scan(person, "check_out", begin + timedelta(hours=H), station=station)]
+        )).status_code == 200
+    for code, organisation, station in (("ACT-IN", "BA-ZB1", "ST-BA-1"),
+                                        ("ACT-OUT", "NS-ZB1", "ST-NS-1")):
+        create_activity(world, {"code": code, "title": "支部党员大会",
+                                "kind": "branch_general_meeting", "organisation": organisation,
+                                "station": station,
+                                "planned_start_at": at("2026-11-20 19:30"),
+                                "planned_end_at": at("2026-11-20 21:30")})
+    db.session.commit()
+    ids = {}
+    for label, (person, station, _) in SERVED.items():
+        ids[label] = db.session.scalar(
+            select(ServiceSession.key_event_id)
+            .join(Person, Person.id == ServiceSession.person_id)
+            .join(Station, Station.id == ServiceSession.station_id)
+            .where(Person.code == person, Station.code == station))
+    assert all(ids.values()), ids
+    return ids
+
+
+def _hours(rows) -> dict[str, float]:
+    return {code: hours for code, hours in rows if hours}
+
+
+def _observed(what: str, response, ids: dict[str, str]):
+    """What ``response`` shows, in the terms of the expected value."""
+    import csv
+    import io
+    import re
+
+    from openpyxl import load_workbook
+
+    if what in ("status", "console_status"):
+        return response.status_code
+    assert response.status_code == 200, (response.status_code, response.get_data()[:300])
+    labels = {session_id: label for label, session_id in ids.items()}
+    if what == "sessions":
+        return {labels[s["id"]] for s in response.json}
+    if what == "hours_json":
+        return _hours((r["code"], (r["credited_seconds"] + r["pending_seconds"]) / 3600)
+                      for r in response.json["rows"])
+    if what in ("hours_csv", "console_hours_csv"):
+        rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))[1:]
+        return _hours((r[0], float(r[2]) + float(r[3])) for r in rows)
+    if what == "hours_xlsx":
+        sheet = load_workbook(io.BytesIO(response.get_data())).active
+        return _hours((r[0], r[2] + r[3]) for r in sheet.iter_rows(min_row=3, values_only=True))
+    html = response.get_data(as_text=True)
+    if what == "console_queue":
+        return {label for session_id, label in labels.items() if session_id in html}
+    if what == "console_waiting":
+        return int(re.search(r'id="waiting">(\d+)<', html).group(1))
+    if what == "console_roster":
+        return "人P-BA-2" in html
+    raise AssertionError(what)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize("case", SERVICE_CASES, ids=[c[0] for c in SERVICE_CASES])
+def test_who_served_where_matrix(client, served, make_user, role, case):
+    from tests.console_client import sign_in, username_of
+
+    name, what, method, path, expected = case
+    token = make_user(*ROLES[role])
+    url = path.format(**served)
+    if what.startswith("console"):
+        assert sign_in(client, username_of(token), "password-123").status_code == 302
+        response = client.open(url, method=method)
+    else:
+        body = {"decision": "rejected", "reason": "测试"} if method == "POST" else None
+        response = client.open(url, method=method, headers=auth(token), json=body)
+    want = expected[list(ROLES).index(role)]
+    assert _observed(what, response, served) == want, (name, role)
+    if what == "status" and want >= 400:
+        assert response.mimetype == "application/problem+json"

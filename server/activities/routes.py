@@ -11,8 +11,10 @@ from server.activities.schemas import (ActivityOutSchema, ActivitySchema, Activi
                                        AttendanceSchema, AttendanceSummarySchema, LeaveSchema,
                                        MeetingsArgs)
 from server.auth.boundary import current_principal
+from server.auth.policy import may_read_members
 from server.common.listing import page_of, scoped_query, visible_one
 from server.common.schemas import ListArgs
+from server.errors import Forbidden
 
 blp = Blueprint("activities", __name__, url_prefix="/activities",
                 description="Meetings of organisational life and volunteer services.")
@@ -58,8 +60,14 @@ class ActivityByCode(MethodView):
 class Attendance(MethodView):
     @blp.response(200, AttendanceSchema)
     def get(self, code):
-        """Attendance of an activity against its organisation's roster, with quorum"""
-        return attendance(visible_one(Activity, code, "activity"))
+        """Attendance of an activity against its organisation's roster, with quorum
+
+        :raise 403: the caller sees the activity (at a station they manage)
+            but not its organisation's members.
+        """
+        activity = visible_one(Activity, code, "activity")
+        _require_members_of(activity.organisation)
+        return attendance(activity)
 
 
 @blp.route("/<code>/leave")
@@ -78,9 +86,21 @@ class Meetings(MethodView):
     @blp.arguments(MeetingsArgs, location="query")
     @blp.response(200, AttendanceSummarySchema(many=True))
     def get(self, args):
-        """A branch's meetings in a month, each with its attendance figures"""
+        """A branch's meetings in a month, each with its attendance figures
+
+        :raise 403: the caller sees the organisation (hosting a station they
+            manage) but not its members.
+        """
         from server.org.models import Organisation
         from server.reports.services import period_of
         branch = visible_one(Organisation, args["branch"], "organisation")
+        _require_members_of(branch)
         start, end = period_of({"month": args["month"]})
         return meetings_in_period(branch, start, end)
+
+
+def _require_members_of(organisation) -> None:
+    """Attendance names an organisation's members (and their reasons for
+    leave): for those who manage it, not for a station it hosts."""
+    if not may_read_members(current_principal(), organisation):
+        raise Forbidden("Only those who manage the organisation see its attendance.")

@@ -24,6 +24,8 @@ def install_request_boundary(app: Flask) -> None:
         g.pop("principal", None)
         g.pop("device", None)
         g.pop("_flask_babel", None)  # flask-babel's cached locale
+        g.pop("csrf_token", None)  # Flask-WTF's, read from the caller's own session
+        g.pop("_login_user", None)  # Flask-Login's, loaded from the caller's own cookie
 
     @app.after_request
     def commit_or_roll_back(response):

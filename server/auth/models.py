@@ -28,9 +28,16 @@ class User(db.Model):
     #: werkzeug scrypt hash; never the password.
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
-    #: Failed sign-ins in a row, for lock-out.
+    #: Wrong passwords since the last successful sign-in; every fifth locks
+    #: the account (server/auth/services.py). Incremented in SQL.
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The console's sign-in: its session cookie carries this with the
+    #: user's id. Signing out, a new password, new grants or deactivation
+    #: clear it, which ends every console session of the user, copied
+    #: cookies included (Flask's cookies cannot be revoked by themselves).
+    #: NULL: none open.
+    console_session: Mapped[str | None] = mapped_column(String(43))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     grants = relationship("RoleGrant", cascade="all, delete-orphan", lazy="selectin")

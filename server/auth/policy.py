@@ -5,6 +5,12 @@ area (and what sits in them), a branch secretary the organisations below
 their organisation (and their members), a station manager their stations.
 ``visible(principal, Model)`` gives the SQL filter for lists;
 ``may_manage(principal, obj)`` answers for one object.
+
+A station manager sees who served at their stations and when (the sessions
+held there, read-only, and the reports made of them), not those people's
+service elsewhere, nor anyone's membership, attendance or review: the
+station's host organisation is visible to them as a name, not its members
+(docs/api.md, "Roles and scopes").
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from server.devices.models import Device
 from server.extensions import db
 from server.org.models import Area, Membership, Organisation
 from server.people.models import Person
+from server.service_sessions.models import ServiceSession
 from server.stations.models import Station
 
 
@@ -92,12 +99,23 @@ def visible(principal: Principal, model):
         hosts = (Organisation.id.in_(select(Station.host_organisation_id)
                                      .where(Station.id.in_(p.station_ids)))
                  if p.station_ids else false())
-        return or_(_in_areas(Organisation.area_id, p.area_paths),
-                   _under(Organisation.path, p.organisation_paths), hosts)
+        return or_(_managed_organisations(p), hosts)
     if model is Person:
-        return _current_member_of(select(Organisation.id).where(or_(
-            _in_areas(Organisation.area_id, p.area_paths),
-            _under(Organisation.path, p.organisation_paths))))
+        return _current_member_of(select(Organisation.id).where(_managed_organisations(p)))
+    if model is ServiceSession:
+        # Credited to an organisation they manage, or held at a station
+        # they manage. Not by the station's host organisation: its members'
+        # service elsewhere is not the station manager's to see.
+        # Sessions of no branch (the person belonged to none that day): by
+        # whoever manages the person now, who reviews them (docs/pairing.md).
+        if not (p.area_paths or p.organisation_paths):
+            return _in_stations(ServiceSession.station_id, p.station_ids)
+        managed = select(Organisation.id).where(_managed_organisations(p))
+        credited = or_(ServiceSession.branch_id.in_(managed), and_(
+            ServiceSession.branch_id.is_(None),
+            ServiceSession.person_id.in_(select(Membership.person_id).where(
+                Membership.ended_on.is_(None), Membership.organisation_id.in_(managed)))))
+        return or_(credited, _in_stations(ServiceSession.station_id, p.station_ids))
     if model is Station:
         # Stations are public places; any console user may read them.
         return true()
@@ -111,6 +129,26 @@ def visible(principal: Principal, model):
     return false()
 
 
+def managed_organisations(principal: Principal):
+    """A WHERE clause on Organisation: those whose members, attendance and
+    sessions ``principal`` manages (area and organisation grants; a
+    station's host organisation is not among them)."""
+    return true() if principal.is_admin else _managed_organisations(principal)
+
+
+def _managed_organisations(p: Principal):
+    return or_(_in_areas(Organisation.area_id, p.area_paths),
+               _under(Organisation.path, p.organisation_paths))
+
+
+def may_read_members(principal: Principal, organisation: Organisation) -> bool:
+    """Whether ``principal`` may read who belongs to ``organisation``: its
+    roster, its meetings' attendance (names, leave and its reasons) and its
+    members' reports. Those who manage it; not the manager of a station it
+    hosts."""
+    return may_manage(principal, organisation)
+
+
 def _device_within(p: Principal):
     from server.devices.models import device_organisation, device_station
     clauses = []
@@ -118,8 +156,7 @@ def _device_within(p: Principal):
                               _in_organisations_under(Station.host_organisation_id,
                                                       p.organisation_paths),
                               _in_stations(Station.id, p.station_ids))
-    manageable_orgs = or_(_in_areas(Organisation.area_id, p.area_paths),
-                          _under(Organisation.path, p.organisation_paths))
+    manageable_orgs = _managed_organisations(p)
     has_scope = or_(
         exists().where(device_station.c.device_id == Device.id),
         exists().where(device_organisation.c.device_id == Device.id))

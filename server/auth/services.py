@@ -1,10 +1,11 @@
 """Users, passwords, grants and API tokens."""
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from server.audit.services import record_audit
@@ -44,15 +45,15 @@ def update_user(actor: str, user: User, data: dict) -> User:
     changes = {}
     if "password" in data:
         user.password_hash = _hash_password(data.pop("password"))
-        _revoke_tokens(user)
+        _revoke_credentials(user)
         changes["password"] = ["***", "***"]
     if "grants" in data:
         user.grants = [_grant(g) for g in data.pop("grants")]
         changes["grants"] = [None, "replaced"]
-        _revoke_tokens(user)
+        _revoke_credentials(user)
     changes.update(apply_changes(user, data))
     if data.get("active") is False:
-        _revoke_tokens(user)
+        _revoke_credentials(user)
     record_audit(actor, "update_user", "user", user.username, changes=changes)
     return user
 
@@ -65,7 +66,9 @@ def _grant(data: dict) -> RoleGrant:
                      station=reference(Station, data.get("station"), "station", "station"))
 
 
-def _revoke_tokens(user: User) -> None:
+def _revoke_credentials(user: User) -> None:
+    """Revoke the user's API tokens and end their console sessions."""
+    end_console_sessions(user)
     for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
                                                            ApiToken.revoked_at.is_(None))):
         token.revoked_at = utcnow()
@@ -87,16 +90,44 @@ def authenticate(username: str, password: str) -> User:
         check_password_hash(_DUMMY_HASH, password)
         raise AppError("invalid_credentials", "Wrong user name or password.", status=401)
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        # The failure count must survive the error response's rollback.
-        db.session.commit()
+        _count_failure(user.id, now)
         raise AppError("invalid_credentials", "Wrong user name or password.", status=401)
     user.failed_logins = 0
     user.locked_until = None
     return user
+
+
+def _count_failure(user_id: int, now) -> None:
+    """Count one more wrong password in the database and lock the account at
+    every MAX_FAILED_LOGINS-th in a row, deciding from the count the UPDATE
+    returns: concurrent sign-ins each add theirs (a count read, incremented in
+    Python and written back lost the ones in between). The count runs on
+    until a sign-in succeeds, so the same attempt is never counted twice."""
+    failures = db.session.execute(
+        update(User).where(User.id == user_id)
+        .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)
+        .execution_options(synchronize_session=False)).scalar_one()
+    if failures % MAX_FAILED_LOGINS == 0:
+        db.session.execute(update(User).where(User.id == user_id)
+                           .values(locked_until=now + LOCKOUT)
+                           .execution_options(synchronize_session=False))
+    # The failure must survive the error response's rollback.
+    db.session.commit()
+
+
+def open_console_session(user: User) -> str:
+    """The value the console's session cookie carries for ``user`` (with
+    their id): the open one, shared by the browsers they are signed in on,
+    or a new one."""
+    if user.console_session is None:
+        user.console_session = secrets.token_urlsafe(32)
+    return user.console_session
+
+
+def end_console_sessions(user: User) -> None:
+    """Sign ``user`` out of the console everywhere: every cookie that carries
+    the old value, a copied one included, is refused from now on."""
+    user.console_session = None
 
 
 def issue_api_token(user: User) -> tuple[str, ApiToken]:

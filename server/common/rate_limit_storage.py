@@ -6,8 +6,9 @@ request fails with "threads can only be started once" (a 500 the restart
 drill saw under gunicorn's threaded workers; fixed upstream in limits PR
 #352, not yet released), and its expiry pass can trip over a key a request
 thread has just removed. This store locks the first and tolerates the second.
-Selected by ``RATELIMIT_STORAGE_URI=thread-safe-memory://`` (the default);
-several app servers should share a Redis or Memcached store instead.
+Selected by ``RATELIMIT_STORAGE_URI=thread-safe-memory://`` (the default),
+for one process: several workers or app servers count in one Redis instead
+(``redis://``, docs/deploy.md), or each lets the whole limit through.
 """
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from server.db_types import utcnow
 from server.devices.models import Device
 from server.extensions import db
 from server.reports import totals
-from server.reports.services import session_scope
 from server.pairing import worker as pairing_worker
+from server.reports.services import review_scope, session_scope
 from server.service_sessions.models import ServiceSession
 
 
@@ -60,7 +60,7 @@ def dashboard(principal: Principal, today: date) -> dict:
     this_start = today.replace(day=1)
     last_start = (this_start - timedelta(days=1)).replace(day=1)
     waiting = _count_up_to_cap(select(ServiceSession.id).where(
-        ServiceSession.awaiting_review == true(), session_scope(principal)))
+        ServiceSession.awaiting_review == true(), review_scope(principal)))
     # Only administrators may act on the quarantine (server/console/quarantine.py),
     # and only they watch the pairing: whether its worker runs, and scans
     # stored but not yet in hours.

@@ -1,5 +1,13 @@
-"""Signing in to the console: Flask-Login sessions over the same users as the API."""
+"""Signing in to the console: Flask-Login sessions over the same users as the API.
+
+Flask's session is a signed cookie, which the server cannot take back; the
+cookie's user id therefore carries ``User.console_session`` too, which
+signing out and a new password replace (server/auth/services.py): a copied
+cookie stops working then.
+"""
 from __future__ import annotations
+
+import hmac
 
 from flask import Flask
 from flask_login import LoginManager, UserMixin
@@ -22,8 +30,8 @@ class ConsoleUser(UserMixin):
         self.principal = Principal.of(user)
 
     def get_id(self) -> str:
-        # The password hash's tail invalidates sessions when the password changes.
-        return f"{self.user.id}:{self.user.password_hash[-12:]}"
+        # open_console_session gave it a value before login_user.
+        return f"{self.user.id}:{self.user.console_session}"
 
 
 @login_manager.user_loader
@@ -32,7 +40,8 @@ def load_user(user_id: str):
     if not number.isdigit():
         return None
     user = db.session.get(User, int(number))
-    if user is None or not user.active or user.password_hash[-12:] != stamp:
+    if (user is None or not user.active or user.console_session is None
+            or not hmac.compare_digest(user.console_session, stamp)):
         return None
     return ConsoleUser(user)
 

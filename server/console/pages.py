@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from server.activities.attendance import attendance, mark_leave
 from server.activities.models import ACTIVITY_KINDS, Activity
 from server.activities.services import create_activity
-from server.auth.policy import may_manage, visible
+from server.auth.policy import may_manage, may_read_members, visible
 from server.console.routes import PAGE_SIZE, _principal, blp
 from server.errors import AppError
 from server.extensions import db
@@ -109,7 +109,11 @@ def activity_page(code: str):
             db.session.rollback()
             _fail(error)
         return redirect(url_for("console.activity_page", code=code))
-    return render_template("console/activity.html", activity=activity, sheet=attendance(activity),
+    # A station manager sees the activities at their station, not the
+    # organisation's roster and attendance (server/auth/policy.py).
+    sheet = (attendance(activity) if may_read_members(_principal(), activity.organisation)
+             else None)
+    return render_template("console/activity.html", activity=activity, sheet=sheet,
                            kinds=ACTIVITY_KINDS)
 
 

@@ -1,13 +1,15 @@
 """The branch secretary's console: server-rendered pages over the same services."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
                    render_template, request, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select, true
 
-from server.auth.services import authenticate
+from server.auth.services import authenticate, end_console_sessions, open_console_session
 from server.checkins.models import CheckinEvent
 from server.console.dashboard import dashboard
 from server.console.paging import window
@@ -16,7 +18,7 @@ from server.console.forms import (AmendForm, ApproveForm, BulkApproveForm, Passw
 from server.console.login import ConsoleUser
 from server.errors import AppError
 from server.extensions import csrf, db, limiter
-from server.reports.services import session_scope
+from server.reports.services import review_scope
 from server.service_sessions.models import ServiceSession
 from server.service_sessions.models import REVIEW_QUEUE, SESSION_FLAGS, flagged
 from server.service_sessions.retroactive import entries_of
@@ -79,6 +81,7 @@ def sign_in():
             flash(_("Too many failed sign-ins; try again later.") if error.code == "account_locked"
                   else _("Wrong user name or password."), "error")
             return render_template("console/sign_in.html", form=form), error.status
+        open_console_session(user)
         login_user(ConsoleUser(user))
         return redirect(url_for("console.home"))
     return render_template("console/sign_in.html", form=form)
@@ -87,16 +90,39 @@ def sign_in():
 @blp.post("/sign-out")
 @login_required
 def sign_out():
+    """Sign out of the console on every browser: a copy of this browser's
+    cookie is refused from now on, as are the others."""
+    end_console_sessions(current_user.user)
     logout_user()
     return redirect(url_for("console.sign_in"))
 
 
 @blp.get("/lang/<code>")
 def switch_language(code: str):
-    response = make_response(redirect(request.referrer or url_for("console.home")))
+    """Set the language and go back to the page the link was on: only a path
+    of this site, never another one (the Referer is the client's to write)."""
+    response = make_response(redirect(_same_site_path(request.referrer)
+                                      or url_for("console.home")))
     if code in ("zh_CN", "en"):
         response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
+
+
+def _same_site_path(url: str | None) -> str | None:
+    """The path and query of ``url`` when it is a page of this site, else None.
+
+    A path that a browser would read as another host ("//evil.example",
+    "/\\evil.example") is refused too.
+    """
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 @blp.get("/")
@@ -113,7 +139,7 @@ def review_queue():
     status = request.args.get("status")
     query = select(ServiceSession).where(
         ServiceSession.awaiting_review == true(),
-        session_scope(_principal()))
+        review_scope(_principal()))
     if status in REVIEW_QUEUE:
         query = query.where(ServiceSession.status == status)
     flag = request.args.get("flag")
@@ -165,9 +191,11 @@ def change_password():
         if not check_password_hash(user.password_hash, form.current.data):
             flash(_("The current password is wrong."), "error")
         else:
+            # Ends every console session of the user, this one included...
             update_user(_principal().actor, user, {"password": form.new.data})
             db.session.commit()
-            # The session is bound to the old password; renew it for this browser.
+            # ...and opens a new one for this browser.
+            open_console_session(user)
             login_user(ConsoleUser(user))
             flash(_("Password changed. Your API tokens were revoked."), "ok")
             return redirect(url_for("console.home"))
@@ -175,12 +203,15 @@ def change_password():
 
 
 def _session_in_scope(session_id: str) -> ServiceSession:
+    """A session the caller may review, or 404: the review pages are for
+    reviewers (a station manager reads their station's sessions in the API
+    and the reports, docs/api.md)."""
     try:
         session = session_by_id(session_id)
     except AppError:
         abort(404)
     allowed = db.session.scalar(select(ServiceSession.id).where(
-        ServiceSession.id == session.id, session_scope(_principal())))
+        ServiceSession.id == session.id, review_scope(_principal())))
     if allowed is None:
         abort(404)
     return session

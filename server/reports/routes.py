@@ -7,10 +7,12 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from server.auth.boundary import current_principal
+from server.auth.policy import may_read_members
 from server.reports import exports
 from server.common.fast_json import json_response
 from server.common.listing import visible_one
 from server.common.schemas import Code
+from server.errors import Forbidden
 from server.org.models import Organisation
 from server.reports.services import (GROUPS, dual_reporting, period_of, service_hours,
                                      sync_completeness)
@@ -116,7 +118,14 @@ class DualReporting(MethodView):
     @blp.arguments(DualArgs, location="query")
     @blp.response(200, DualRow(many=True))
     def get(self, args):
-        """双报到: members' service in their residential community, for their branch, per quarter"""
+        """双报到: members' service in their residential community, for their branch, per quarter
+
+        :raise 403: the caller sees the organisation (hosting a station they
+            manage) but not its members.
+        """
         branch = visible_one(Organisation, args["branch"], "organisation")
+        if not may_read_members(current_principal(), branch):
+            # Members by name and home area: for those who manage the branch.
+            raise Forbidden("Only those who manage the organisation see its members' report.")
         start, end = period_of({"quarter": args["quarter"]})
         return dual_reporting(current_principal(), branch, start, end)

@@ -58,20 +58,37 @@ def period_of(args: dict) -> tuple[date, date]:
 
 
 def session_scope(principal: Principal):
-    """Sessions the caller may count: of visible branches, or at managed
-    stations; and sessions of no branch (the person belonged to none that
-    day) of people whose current branch is visible, who review them."""
+    """Sessions the caller may read and count: ``policy.visible(principal,
+    ServiceSession)`` (credited to organisations they manage, or held at
+    stations they manage), with the organisations bound as ids."""
     if principal.is_admin:
         return true()
-    organisations = totals.visible_organisations(principal)
-    branch_ok = or_(in_values(ServiceSession.branch_id, organisations), and_(
-        ServiceSession.branch_id.is_(None), ServiceSession.person_id.in_(
-            select(Membership.person_id).where(Membership.ended_on.is_(None),
-                                               in_values(Membership.organisation_id,
-                                                         organisations)))))
+    credited = _credited_to(totals.managed_organisation_ids(principal))
     if principal.station_ids:
-        return or_(branch_ok, ServiceSession.station_id.in_(principal.station_ids))
-    return branch_ok
+        return or_(credited, ServiceSession.station_id.in_(principal.station_ids))
+    return credited
+
+
+def review_scope(principal: Principal):
+    """Sessions the caller may review (``services.may_review`` as SQL): those
+    credited to organisations they manage. A station manager reads the
+    sessions at their station but reviews none of them."""
+    if principal.is_admin:
+        return true()
+    return _credited_to(totals.managed_organisation_ids(principal))
+
+
+def _credited_to(organisation_ids):
+    """Sessions credited to ``organisation_ids``; and sessions of no branch
+    (their person belonged to none that day) of people whose current branch
+    is among them, who review them (docs/pairing.md, section 4)."""
+    if not organisation_ids:
+        return false()
+    return or_(in_values(ServiceSession.branch_id, organisation_ids), and_(
+        ServiceSession.branch_id.is_(None), ServiceSession.person_id.in_(
+            select(Membership.person_id).where(
+                Membership.ended_on.is_(None),
+                in_values(Membership.organisation_id, organisation_ids)))))
 
 
 def _measures(s=ServiceSession):

@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from server.auth.policy import visible
+from server.auth.policy import managed_organisations, visible
 from server.auth.principal import Principal
 from server.common.rawsql import in_values
 from server.extensions import db
@@ -62,6 +62,18 @@ def visible_organisations(principal: Principal) -> dict[int, tuple[str, str, str
         principal.memo["organisations"] = {
             row.id: (row.code, row.name, row.path) for row in db.session.execute(query)}
     return principal.memo["organisations"]
+
+
+def managed_organisation_ids(principal: Principal):
+    """The ids of the organisations whose sessions ``principal`` counts
+    (policy.managed_organisations): the visible ones, less the host
+    organisations of a station manager's stations."""
+    if not principal.station_ids:
+        return visible_organisations(principal).keys()
+    if "managed" not in principal.memo:
+        principal.memo["managed"] = set(db.session.scalars(
+            select(Organisation.id).where(managed_organisations(principal))))
+    return principal.memo["managed"]
 
 
 def _visible_branches(principal: Principal):

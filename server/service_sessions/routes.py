@@ -25,9 +25,8 @@ blp = Blueprint("sessions", __name__, url_prefix="/sessions",
 
 
 def _visible_sessions(principal):
-    return select(ServiceSession).where(
-        ServiceSession.branch_id.in_(select(Organisation.id).where(
-            visible(principal, Organisation))))
+    # Station managers read the sessions at their stations (server/auth/policy.py).
+    return select(ServiceSession).where(visible(principal, ServiceSession))
 
 
 @blp.route("")
@@ -36,7 +35,7 @@ class Sessions(MethodView):
     @blp.response(200, SessionOutSchema(many=True))
     @blp.paginate()
     def get(self, args, pagination_parameters):
-        """List sessions of the caller's organisations, newest first"""
+        """List sessions of the caller's organisations or at their stations, newest first"""
         principal = current_principal()
         query = _visible_sessions(principal)
         if args["person"]:

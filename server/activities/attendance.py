@@ -23,7 +23,7 @@ from server.errors import Forbidden, ValidationFailed
 from server.extensions import db
 from server.org.models import Membership, Organisation
 from server.people.models import Person
-from server.service_sessions.models import ServiceSession
+from server.service_sessions.models import ServiceSession, counted
 from sync.timeutil import BUSINESS_TZ, local_date
 
 #: Arriving later than this after the planned start counts as late.
@@ -48,7 +48,7 @@ def attendance(activity: Activity) -> dict:
     for person_id, start_at in db.session.execute(
             select(ServiceSession.person_id, ServiceSession.derived_start_at)
             .where(ServiceSession.activity_id == activity.id,
-                   ServiceSession.status != "rejected",
+                   counted(),
                    ServiceSession.derived_start_at.is_not(None))):
         if person_id not in arrivals or start_at < arrivals[person_id]:
             arrivals[person_id] = start_at

@@ -16,7 +16,7 @@ from server.extensions import db
 from server.reports import totals
 from server.pairing import worker as pairing_worker
 from server.reports.services import review_scope, session_scope
-from server.service_sessions.models import ServiceSession
+from server.service_sessions.models import ServiceSession, counted
 
 
 #: A device silent for longer than this is listed.
@@ -47,7 +47,7 @@ def _counted_from_sessions(principal: Principal, start: date, end: date) -> tota
                func.coalesce(func.sum(ServiceSession.pending_seconds), 0),
                func.count(ServiceSession.id), func.count(func.distinct(ServiceSession.person_id)))
         .where(ServiceSession.local_date >= start, ServiceSession.local_date <= end,
-               ServiceSession.status != "rejected", session_scope(principal))).one()
+               counted(), session_scope(principal))).one()
     return totals.Figures(int(row[0]), int(row[1]), row[2], row[3])
 
 

@@ -21,7 +21,7 @@ from server.extensions import db
 from server.org.models import Area, Membership, Organisation
 from server.people.models import Person
 from server.reports import totals
-from server.service_sessions.models import ServiceSession
+from server.service_sessions.models import ServiceSession, counted
 from server.stations.models import Station
 
 GROUPS = ("branch", "person", "station", "area")
@@ -107,7 +107,7 @@ def service_hours(principal: Principal, group_by: str, start: date, end: date,
         if period and totals.answers_for(principal):
             return _branches_from_totals(principal, period, rollup)
     where = and_(ServiceSession.local_date >= start, ServiceSession.local_date <= end,
-                 ServiceSession.status != "rejected", session_scope(principal))
+                 counted(), session_scope(principal))
     if group_by == "person":
         query = (select(Person.code, Person.name, *_measures())
                  .join(Person, Person.id == ServiceSession.person_id)
@@ -351,7 +351,7 @@ def dual_reporting(principal: Principal, branch: Organisation, start: date,
         .where(func.substr(station_area.c.path, 1, func.length(home.c.path)) == home.c.path,
                Organisation.path.startswith(branch.path, autoescape=True),
                ServiceSession.local_date >= start, ServiceSession.local_date <= end,
-               ServiceSession.status != "rejected", session_scope(principal))
+               counted(), session_scope(principal))
         .group_by(Person.id, Person.code, Person.name, home.c.code, home.c.name)
         .order_by(Person.code))
     return [dict(row._mapping) for row in db.session.execute(query)]

@@ -2,6 +2,8 @@
 and the rebuild: a session's period keys, and whether it counts at all."""
 from __future__ import annotations
 
+from server.service_sessions.status import REJECTED
+
 #: The triggers on service_session, the same names on both databases.
 TRIGGER_NAMES = ("service_totals_insert", "service_totals_delete", "service_totals_update")
 
@@ -14,7 +16,9 @@ PERIODS = {
                    "to_char({d}, 'YYYY')"),
 }
 
-COUNTED = "{r}.branch_id IS NOT NULL AND {r}.status <> 'rejected'"
+#: A session counts for a branch's totals when it has a branch and counts at
+#: all (``server.service_sessions.status.counts``: not rejected).
+COUNTED = "{r}.branch_id IS NOT NULL AND {r}.status <> '%s'" % REJECTED
 
 
 def period_expressions(dialect: str, date_column: str) -> list[str]:

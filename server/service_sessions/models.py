@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db_types import UTCDateTime, utcnow
 from server.extensions import db
+from server.service_sessions.status import REJECTED
 
 REVIEW_DECISIONS = ("approved", "rejected", "amended")
 #: Derived statuses a secretary has to look at.
@@ -15,6 +16,11 @@ REVIEW_QUEUE = ("missing_checkout", "too_long", "orphan_checkout", "needs_review
 #: Why a session may be flagged: its events' flags, and the day's limits.
 SESSION_FLAGS = ("retroactive", "over_daily_limit", "no_branch", "outside_geofence",
                  "clock_corrected", "revoked_qr", "repeat_scan")
+
+
+def counted():
+    """A WHERE clause: sessions that count in the figures (``status.counts``)."""
+    return ServiceSession.status != REJECTED
 
 
 def flagged(flag: str):

@@ -19,6 +19,7 @@ from server.common.pdf_fonts import cjk_font
 from server.extensions import db
 from server.people.models import Person
 from server.service_sessions.models import Review, ServiceSession
+from server.service_sessions.status import counts
 from sync.timeutil import BUSINESS_TZ
 
 STATUS_LABELS = {"ok": "有效", "approved": "已审核通过", "amended": "已更正", "rejected": "未认定",
@@ -85,7 +86,7 @@ def record_pdf(record: dict) -> bytes:
         return y - 7 * mm
 
     y = header(height - 25 * mm)
-    counted = [r for r in record["sessions"] if r["status"] != "rejected"]
+    counted = [r for r in record["sessions"] if counts(r["status"])]
     for row in counted:
         if y < 40 * mm:
             canvas.showPage()

@@ -9,6 +9,14 @@ from sync.pairing import CREDITED_STATUSES, NEEDS_REVIEW, OK, PENDING_STATUSES
 APPROVED, REJECTED, AMENDED = "approved", "rejected", "amended"
 
 
+def counts(status: str) -> bool:
+    """Whether a session of this status counts in the figures (its credited
+    and pending hours, and as a session and a person): every one but a
+    rejected one. The one rule; as SQL it is ``ServiceSession.counted()``,
+    and the totals' triggers say it in server/reports/totals_rules.py."""
+    return status != REJECTED
+
+
 class Judged(NamedTuple):
     status: str
     start_at: datetime | None

@@ -16,7 +16,7 @@ from server.errors import AppError, Forbidden
 from server.extensions import db
 from server.people.models import Person, PersonInvitation
 from server.people.star_levels import standings
-from server.service_sessions.models import ServiceSession
+from server.service_sessions.models import ServiceSession, counted
 from sync.timeutil import local_today
 
 INVITATION_TTL = timedelta(days=3)
@@ -68,7 +68,7 @@ def my_summary(person: Person) -> dict:
         select(func.coalesce(func.sum(ServiceSession.credited_seconds), 0),
                func.coalesce(func.sum(ServiceSession.pending_seconds), 0))
         .where(ServiceSession.person_id == person.id, ServiceSession.local_date >= first,
-               ServiceSession.status != "rejected")).one()
+               counted())).one()
     recent = db.session.scalars(select(ServiceSession).where(
         ServiceSession.person_id == person.id).order_by(ServiceSession.key_at.desc())
         .limit(10)).all()

@@ -35,8 +35,8 @@ def test_a_session_before_the_membership_waits_and_the_branch_reviews_it(
         client, world, admin_token, make_user, make_device):
     _joined_today(client, admin_token)
     key = _served_three_days_ago(client, make_device)
-    secretary, other = make_user("branch_secretary", "BA-ZB1"), make_user("branch_secretary",
-                                                                            "NS-ZB1")
+    secretary = make_user("branch_secretary", "BA-ZB1")
+    other = make_user("branch_secretary", "NS-ZB1")
     listed = client.get("/api/v1/sessions?flag=no_branch", headers=auth(secretary)).json
     assert [s["id"] for s in listed] == [key]
     [session] = listed

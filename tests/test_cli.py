@@ -51,7 +51,10 @@ def test_create_user_reads_the_password_from_stdin_for_scripts(runner, world):
     assert authenticate("sec1", GOOD_PASSWORD).grants[0].organisation.code == "BA-ZB1"
 
 
-def test_create_user_asks_twice_and_again_after_a_short_or_mistyped_password(runner, world):
+def test_create_user_asks_twice_and_again_after_a_short_or_mistyped_password(runner, world,
+                                                                             monkeypatch):
+    # The runner's input is no terminal; here it stands for one.
+    monkeypatch.setattr("server.auth.cli.stdin_is_terminal", lambda: True)
     answers = ["short", GOOD_PASSWORD, "a-different-password", GOOD_PASSWORD, GOOD_PASSWORD]
     result = runner.invoke(args=_secretary(), input="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
@@ -61,6 +64,12 @@ def test_create_user_asks_twice_and_again_after_a_short_or_mistyped_password(run
     assert GOOD_PASSWORD not in result.output
     db.session.rollback()
     assert authenticate("sec1", GOOD_PASSWORD).username == "sec1"
+
+
+def test_create_user_without_a_terminal_asks_for_password_stdin(runner, world):
+    line = _refused(runner.invoke(args=_secretary(), input=GOOD_PASSWORD + "\n"))
+    assert "--password-stdin" in line
+    assert "sec1" not in _users()
 
 
 @pytest.mark.parametrize("password", ["12345", ""], ids=["five characters", "empty"])

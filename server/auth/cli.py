@@ -48,12 +48,20 @@ def create_user_command(username, display_name, role, scope, password_stdin):
         needed = ROLE_SCOPES[role]
         if needed:
             reference(SCOPE_MODELS[needed], scope, "scope", needed)
+    if not password_stdin and not stdin_is_terminal():
+        raise click.ClickException("No terminal to ask for the password on: "
+                                   "give it on standard input with --password-stdin.")
     data["password"] = _read_password() if password_stdin else _ask_password()
     _check(data)
     with clear_errors():
         create_user("system", data)
         db.session.commit()
     click.echo(f"Created {username}.")
+
+
+def stdin_is_terminal() -> bool:
+    """Whether someone can be asked (a script's pipe or /dev/null cannot)."""
+    return sys.stdin.isatty()
 
 
 def _grant(role: str, scope: str | None) -> dict:

@@ -91,7 +91,8 @@ def test_a_request_written_offline_is_answered_in_the_console(
 def test_a_request_about_one_of_the_recent_sessions(
         browser, live, client, make_device, admin_token):
     _, tablet = make_device()
-    push(client, tablet, batch([scan("P-BA-1", "check_in", recent(6)),
+    began = recent(6)
+    push(client, tablet, batch([scan("P-BA-1", "check_in", began),
                                 scan("P-BA-1", "check_out", recent(5))]))
     server = live(SESSION_COOKIE_SECURE="0")
     station_path = _path(client.get("/api/v1/stations/ST-BA-1/qr",
@@ -102,7 +103,7 @@ def test_a_request_about_one_of_the_recent_sessions(
     page.click("#recent button.ask")
     # About a session: its times filled in, no station to name.
     assert not page.is_visible("#c-station")
-    started = recent(6).astimezone(BUSINESS_TZ).strftime("%Y-%m-%dT%H:%M")
+    started = began.astimezone(BUSINESS_TZ).strftime("%Y-%m-%dT%H:%M")
     assert page.input_value("#c-start") == started
     page.fill("#c-message", "签退时间晚了半小时")
     page.click("#correction button[type=submit]")

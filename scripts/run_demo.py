@@ -4,11 +4,16 @@ web server (gunicorn) and, beside it, the pairing worker that turns stored
 scans into sessions. Ctrl-C stops both.
 
     python3 scripts/run_demo.py [--port 5000] [--host 127.0.0.1]
+
+The port can also come from the environment: ``PORT=5001 python3 scripts/run_demo.py``.
+A port already taken is said at once, before anything is installed or printed.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,12 +22,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bootstrap import ROOT, ensure_venv  # noqa: E402
 
 
-def main() -> None:
-    ensure_venv()
-    parser = argparse.ArgumentParser(description=__doc__)
+def port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port``, or None if it can.
+
+    Binds as gunicorn does (SO_REUSEADDR), so a port only in TIME_WAIT is free.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            return f"Port {port} on {host} is taken (is the demo already running?)"
+        return f"Cannot listen on {host}:{port}: {error.strerror or error}"
+    return None
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5000)
-    args = parser.parse_args()
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 5000),
+                        help="default: $PORT, else 5000")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    problem = port_problem(args.host, args.port)
+    if problem:
+        sys.exit(f"{problem}; choose another: python3 scripts/run_demo.py --port "
+                 f"{args.port + 1} (or PORT={args.port + 1}).")
+    ensure_venv()
+    from server.demo.data import DEMO_STATION
     base = f"http://{args.host}:{args.port}"
     env = {**os.environ, "FLASK_APP": "server", "PUBLIC_BASE_URL":
            os.environ.get("PUBLIC_BASE_URL", base), "SESSION_COOKIE_SECURE": "0"}
@@ -31,10 +64,15 @@ def main() -> None:
     credentials = ROOT / "instance" / "demo-credentials.txt"
     if not credentials.exists():
         subprocess.run([*flask, "seed-demo"], check=True, cwd=ROOT, env=env)
+    # The signed address, as the station's poster has it: /q/<station> alone
+    # would show "this code could not be verified".
+    checkin = subprocess.run([*flask, "station-url", DEMO_STATION], check=True, cwd=ROOT,
+                             env=env, capture_output=True, text=True).stdout.strip()
     print(f"""
 Station sync server with demo data
   Console ............ {base}/console/   (sign in as secretary, baoan, manager or admin)
-  Check-in page ...... {base}/q/BA-XA-HC-0001   (a phone binds with an invitation code)
+  Check-in page ...... {checkin}
+                       (a demo station's QR code; a phone binds with an invitation code)
   API docs (try it) .. {base}/api/docs   (POST /api/v1/auth/token with a demo user first)
   OpenAPI ............ {base}/api/openapi.json
   Posters (PDF) ...... {base}/api/v1/posters.pdf?area=SZ-BA   (with a bearer token)

@@ -1,12 +1,13 @@
 """``flask --app server ...`` commands."""
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import click
 from flask import Flask
 
+from server.auth.cli import create_user_command
+from server.common.cli import clear_errors, require_schema
 from server.extensions import db
 
 
@@ -15,8 +16,11 @@ def register_cli(app: Flask) -> None:
     @click.option("--days", default=45, show_default=True, help="Days of check-in history.")
     def seed_demo_command(days: int):
         """Load demo data drawn from the seed documents into an empty database."""
+        from server.demo.data import DEMO_STATION
         from server.demo.seed import seed_demo
-        passwords = seed_demo(days=days)
+        require_schema()
+        with clear_errors():
+            passwords = seed_demo(days=days)
         click.echo("Demo data loaded. Sign in with:")
         for user, password in passwords.items():
             click.echo(f"  {user:10s} {password}")
@@ -24,25 +28,18 @@ def register_cli(app: Flask) -> None:
         credentials.write_text("".join(f"{u} {p}\n" for u, p in passwords.items()))
         credentials.chmod(0o600)
         click.echo(f"(also written to {credentials})")
+        click.echo(f"Check-in page of a demo station: {_station_url(DEMO_STATION)}")
 
-    @app.cli.command("create-user")
-    @click.argument("username")
-    @click.option("--name", "display_name", required=True, help="Display name.")
-    @click.option("--role", type=click.Choice(["admin", "area_admin", "branch_secretary",
-                                               "station_manager"]), required=True)
-    @click.option("--scope", default=None, help="Code of the area, organisation or station.")
-    def create_user_command(username, display_name, role, scope):
-        """Create a user; the password is asked for, never passed on the command line."""
-        from server.auth.models import ROLE_SCOPES
-        from server.auth.services import create_user
-        password = getpass.getpass("Password (10+ characters): ")
-        grant = {"role": role}
-        if ROLE_SCOPES[role]:
-            grant[ROLE_SCOPES[role]] = scope
-        create_user("system", {"username": username, "display_name": display_name,
-                               "password": password, "grants": [grant]})
-        db.session.commit()
-        click.echo(f"Created {username}.")
+    @app.cli.command("station-url")
+    @click.argument("station")
+    def station_url_command(station: str):
+        """Print the signed URL of a station's current QR code: the address a
+        phone opens (``/q/<station>`` without its signature shows a warning)."""
+        require_schema()
+        with clear_errors():
+            click.echo(_station_url(station))
+
+    app.cli.add_command(create_user_command)
 
     @app.cli.command("import")
     @click.argument("kind", type=click.Choice(["organisations", "people", "stations"]))
@@ -56,7 +53,9 @@ def register_cli(app: Flask) -> None:
         from server.common.lookup import by_code
         from server.errors import ValidationFailed
         from server.imports.services import import_file
-        principal = Principal.of(by_code(User, username, "user", field="username"))
+        require_schema()
+        with clear_errors():
+            principal = Principal.of(by_code(User, username, "user", field="username"))
         try:
             result = import_file(principal, kind, path, Path(path).read_bytes())
         except ValidationFailed as failure:
@@ -115,3 +114,13 @@ def register_cli(app: Flask) -> None:
             click.echo(f"{table}: {rows} differing rows")
         if any(found.values()):
             raise SystemExit(1)
+
+
+def _station_url(code: str) -> str:
+    """The station's signed URL; commits the signing key if this made the first one."""
+    from server.common.lookup import by_code
+    from server.qr.signer import StationSigner
+    from server.stations.models import Station
+    url = StationSigner().url_for(by_code(Station, code, "station"))
+    db.session.commit()
+    return url

@@ -7,9 +7,11 @@ import re
 import pytest
 from sqlalchemy import select
 
+from server.checkins.models import CheckinEvent
 from server.extensions import db
 from server.service_sessions.models import ServiceSession
-from tests.browser import screenshot, serious_accessibility_violations
+from tests.browser import (CHROMIUM_FLAGS, chromium_path, screenshot,
+                           serious_accessibility_violations)
 from tests.conftest import auth
 from tests.sync_helpers import settle_pairing
 
@@ -34,7 +36,11 @@ def _invitation(client, admin_token, person="P-BA-1") -> str:
 def _enrolled_phone(browser, server, client, admin_token, station_path, **options):
     """A phone bound to P-BA-1 on the station's page; ``options`` add to PHONE's."""
     context = browser.new_context(**{**PHONE, **options})
-    page = context.new_page()
+    return context, _enrol(context.new_page(), server, client, admin_token, station_path)
+
+
+def _enrol(page, server, client, admin_token, station_path):
+    """Bind the page's phone to P-BA-1 on the station's page; wait for its service worker."""
     page.goto(server.url + station_path)
     page.wait_for_selector("#enrol:not([hidden])")
     page.fill("#person-code", "P-BA-1")
@@ -44,7 +50,7 @@ def _enrolled_phone(browser, server, client, admin_token, station_path, **option
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_function("navigator.serviceWorker.controller !== null || true")
     page.wait_for_function("document.getElementById('queue').textContent.length > 0")
-    return context, page
+    return page
 
 
 def _wait_uploaded(page):
@@ -138,4 +144,102 @@ def test_revoked_code_warns_but_is_kept_and_two_tabs_send_once(browser, live, cl
     flags = {s.flags for s in db.session.scalars(select(ServiceSession))}
     db.session.rollback()
     assert flags == {"revoked_qr"}
+    context.close()
+
+
+#: WeChat's built-in browser on an iPhone: no service worker there.
+WECHAT_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+                 "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800323c) "
+                 "NetType/WIFI Language/zh_CN")
+
+NO_ONLINE_EVENTS = """{
+  const listen = EventTarget.prototype.addEventListener;
+  EventTarget.prototype.addEventListener = function (type, ...rest) {
+    if (type !== "online") listen.call(this, type, ...rest);
+  };
+}"""
+
+
+@pytest.mark.parametrize("then", ["page stays open", "page opened again"])
+def test_in_wechat_without_a_service_worker_a_scan_offline_is_kept_and_sent(
+        browser, live, client, world, admin_token, then):
+    server = live(SESSION_COOKIE_SECURE="0")
+    url = server.url + _path(client.get("/api/v1/stations/ST-BA-1/qr",
+                                        headers=auth(admin_token)).json["url"])
+    context = browser.new_context(**PHONE, user_agent=WECHAT_IPHONE, service_workers="block")
+    # Nor, as with some in-app browsers, an "online" event when the network
+    # is back: the page has to try again by itself.
+    context.add_init_script(NO_ONLINE_EVENTS)
+    page = context.new_page()
+    page.goto(url)
+    # Said at once, in Chinese: how to get a page that opens offline.
+    page.wait_for_selector("#no-offline:not([hidden])")
+    notice = page.inner_text("#no-offline")
+    assert "在浏览器打开" in notice and "添加到主屏幕" in notice
+    page.fill("#person-code", "P-BA-1")
+    page.fill("#one-time-code", _invitation(client, admin_token))
+    page.click("#enrol-form button[type=submit]")
+    page.wait_for_selector("#scanner:not([hidden])")
+    assert page.evaluate("navigator.serviceWorker.controller") is None
+    # The opening's sync is over (it ends with the hours), so that none is
+    # still under way, and failing, when the network goes.
+    page.wait_for_function("document.getElementById('hours').textContent !== '—'")
+    page.click("#record")
+    # Recorded (the button turns), and then uploaded: the queue line said
+    # "all uploaded" already before the tap.
+    page.wait_for_function("document.getElementById('record').textContent === '签退'")
+    _wait_uploaded(page)
+
+    context.set_offline(True)
+    page.wait_for_timeout(1100)
+    page.click("#record")
+    page.wait_for_function("document.getElementById('queue').textContent.includes('1 条')")
+    screenshot(page, "checkin-wechat-offline")
+    if then == "page opened again":
+        page.close()
+        context.set_offline(False)
+        page = context.new_page()
+        page.goto(url)
+    else:
+        context.set_offline(False)
+    _wait_uploaded(page)
+    settle_pairing()
+    [session] = db.session.scalars(select(ServiceSession)).all()
+    scans = dict(db.session.execute(select(CheckinEvent.event_id, CheckinEvent.type)).all())
+    db.session.rollback()
+    assert (session.status, session.person.code) == ("ok", "P-BA-1")
+    assert scans == {session.checkin_event_id: "check_in", session.checkout_event_id: "check_out"}
+    context.close()
+
+
+def test_the_page_installs_as_an_app_that_opens_offline_at_its_start_page(
+        browser, live, client, world, admin_token, tmp_path):
+    server = live(SESSION_COOKIE_SECURE="0")
+    station = _path(client.get("/api/v1/stations/ST-BA-1/qr", headers=auth(admin_token))
+                    .json["url"])
+    # Chromium installs nothing from an incognito profile, which new_context() makes.
+    context = browser.browser_type.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=chromium_path(), args=CHROMIUM_FLAGS,
+        **PHONE)
+    page = _enrol(context.new_page(), server, client, admin_token, station)
+    page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    assert page.is_hidden("#no-offline")
+    devtools = context.new_cdp_session(page)
+    assert devtools.send("Page.getInstallabilityErrors") == {"installabilityErrors": []}
+    manifest = devtools.send("Page.getAppManifest")
+    assert manifest["url"] == server.url + "/manifest.webmanifest" and manifest["errors"] == []
+    declared = json.loads(manifest["data"])
+    assert (declared["name"], declared["short_name"]) == ("党群服务站点签到", "站点签到")
+    assert (declared["display"], declared["start_url"]) == ("standalone", "/app/checkin")
+
+    # Opened from the home screen without a network: the start page, which
+    # has no station, says where scans begin instead of offering a button.
+    context.set_offline(True)
+    page.goto(server.url + declared["start_url"])
+    page.wait_for_selector("#scanner:not([hidden])")
+    assert page.is_visible("#scan-hint") and page.is_hidden("#scan-actions")
+    assert page.inner_text("#station-name") == "站点签到"
+    screenshot(page, "checkin-app-start-page-offline")
+    assert serious_accessibility_violations(page) == []
     context.close()

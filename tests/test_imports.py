@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 from openpyxl import Workbook
 from sqlalchemy import func, select
@@ -77,3 +79,47 @@ def test_secretary_cannot_import_into_another_branch(client, world, make_user):
                        b"code,name,kind,branch\nP-400,x,volunteer,NS-ZB1\n")
     assert response.status_code == 422
     assert "2" in response.json["errors"]
+
+
+def test_people_kinds_written_in_chinese_are_imported(client, world, admin_token):
+    csv_text = ("编码,姓名,人员类型,支部\nP-500,王芳,党员,BA-ZB1\nP-501,李强,志愿者,BA-ZB1\n"
+                "P-502,张敏,党员志愿者,BA-ZB1\nP-503,刘洋,volunteer,BA-ZB1\n")
+    response = _upload(client, admin_token, "people", "roster.csv", csv_text.encode("utf-8-sig"))
+    assert response.status_code == 201, response.json
+    kinds = dict(db.session.execute(select(Person.code, Person.kind).where(
+        Person.code.in_(["P-500", "P-501", "P-502", "P-503"]))).all())
+    assert kinds == {"P-500": "party_member", "P-501": "volunteer", "P-502": "both",
+                     "P-503": "volunteer"}
+
+
+def test_a_missing_or_unknown_kind_names_the_values_it_takes(client, world, admin_token):
+    csv_text = "编码,姓名,类型,支部\nP-600,赵静,,BA-ZB1\nP-601,孙涛,群众,BA-ZB1\n"
+    response = _upload(client, admin_token, "people", "roster.csv", csv_text.encode())
+    assert response.status_code == 422
+    for line in ("2", "3"):
+        [message] = response.json["errors"][line]
+        assert message.startswith("kind: ") and "党员" in message and "party_member" in message
+
+
+def test_flask_import_people_takes_chinese_kinds_from_xlsx(app, world, tmp_path):
+    book = Workbook()
+    book.active.append(["编码", "姓名", "类型", "支部"])
+    book.active.append(["P-700", "陈杰", "党员志愿者", "BA-ZB2"])
+    book.save(tmp_path / "roster.xlsx")
+    result = app.test_cli_runner().invoke(
+        args=["import", "people", str(tmp_path / "roster.xlsx"), "--as-user", "root"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "Imported 1 people.\n"
+    assert db.session.scalar(select(Person.kind).where(Person.code == "P-700")) == "both"
+
+
+def test_docs_name_every_import_column_and_value():
+    from server.imports.reading import HEADER_ALIASES
+    from server.imports.values import VALUE_ALIASES
+    api_md = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    section = api_md[api_md.index("## Imports"):]
+    section = section[:section.index("\n## ", 1)]
+    named = set(re.findall(r"`([^`]+)`", section))
+    assert set(HEADER_ALIASES) - named == set()
+    assert {value for columns in VALUE_ALIASES.values() for values in columns.values()
+            for value in values} - named == set()

@@ -92,6 +92,9 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "
          "明", "超", "秀英", "霞", "平", "刚", "桂英", "建华", "志强", "晓燕", "海燕", "文", "斌",
          "鹏", "辉", "婷", "玉兰", "浩", "宇", "欣怡", "子涵", "俊杰", "梓萱", "思远", "嘉怡"]
 
+#: The station whose check-in page the demo points a first visitor to.
+DEMO_STATION = "BA-XA-HC-0001"
+
 #: Branches that get members in the demo, with the station they mostly serve at.
 MEMBER_BRANCHES = [
     ("BA-XA-HC-ZB1", "BA-XA-HC-0001"), ("BA-XA-HC-ZB2", "BA-XA-HC-0001"),

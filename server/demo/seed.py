@@ -27,16 +27,24 @@ from server.extensions import db
 from server.org.services import create_area, create_organisation
 from server.people.services import create_person
 from server.stations.services import create_station
-from sync.timeutil import BUSINESS_TZ, format_rfc3339, local_today
+from sync.timeutil import BUSINESS_TZ, format_rfc3339
 
 
-def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026) -> dict:
+def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026,
+              now: datetime | None = None) -> dict:
     """Load the demo; returns the demo users' passwords (printed once by the CLI).
 
-    :raise RuntimeError: the database has users already (seed an empty one).
+    Every scan, session, entry and activity lies before ``now`` (the current
+    time unless given; tests pass other times of day): the demo has no future.
+
+    :raise Conflict: ``database_not_empty``: the database has users already.
     """
     if db.session.scalar(select(func.count()).select_from(User)):
-        raise RuntimeError("The database is not empty; seed-demo needs an empty one.")
+        raise Conflict("database_not_empty",
+                       "The database is not empty; seed-demo needs an empty one "
+                       "(a new DATABASE_URL, or delete instance/stations.db).")
+    now = (now or datetime.now(BUSINESS_TZ)).astimezone(BUSINESS_TZ)
+    today = now.date()
     rng = random.Random(rng_seed)
     passwords = {name: secrets.token_urlsafe(9) for name in
                  ("admin", "baoan", "secretary", "manager")}
@@ -69,7 +77,7 @@ def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026)
                            "grants": [{"role": "station_manager",
                                        "station": "NS-NT-DWS-NF01"}]})
 
-    start_day = local_today() - timedelta(days=days)
+    start_day = today - timedelta(days=days)
     members: dict[str, list[str]] = {}
     number = 0
     for branch, _station in data.MEMBER_BRANCHES:
@@ -89,7 +97,7 @@ def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026)
     for branch, station in data.MEMBER_BRANCHES:
         for weeks_ago in (1, 3, 5):
             activity_number += 1
-            day = local_today() - timedelta(weeks=weeks_ago)
+            day = today - timedelta(weeks=weeks_ago)
             begins = datetime.combine(day, time(19, 30), BUSINESS_TZ)
             kind = "themed_party_day" if weeks_ago == 3 else "branch_general_meeting"
             create_activity(root, {
@@ -109,24 +117,25 @@ def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026)
     from server.devices.models import Device
     for branch, station in data.MEMBER_BRANCHES:
         device = db.session.scalar(select(Device).where(Device.code == f"TAB-{station}"))
-        events = _shifts(rng, members[branch], station, start_day, days)
+        # Up to today, so far: some volunteers are on duty as the demo starts.
+        events = _shifts(rng, members[branch], station, start_day, days + 1, now)
         for start in range(0, len(events), 500):
             body = {"batch_id": str(uuid.uuid4()),
                     "sent_at": format_rfc3339(datetime.now(BUSINESS_TZ)),
                     "device": {"app_version": "demo-1.0", "queue_length": 0},
                     "events": events[start:start + 500]}
             record_batch(device, json.dumps(body).encode())
-    record_batch(device, json.dumps(_slips(events[-1]["seq"], members[branch][0], station))
-                 .encode())
+    record_batch(device, json.dumps(_slips(events[-1]["seq"], members[branch][0], station,
+                                           today)).encode())
     db.session.commit()
     pairing_queue.drain(budget_s=float("inf"))
-    _retroactive_example(Principal.of(secretary), members["BA-XA-HC-ZB1"], "BA-XA-HC-0001")
-    _correction_example(members["BA-XA-HC-ZB1"][-1], "BA-XA-HC-0001")
+    _retroactive_example(Principal.of(secretary), members["BA-XA-HC-ZB1"], data.DEMO_STATION, today)
+    _correction_example(members["BA-XA-HC-ZB1"][-1], data.DEMO_STATION, today)
     db.session.commit()
     return passwords
 
 
-def _correction_example(person_code: str, station: str) -> None:
+def _correction_example(person_code: str, station: str, today) -> None:
     """A member's correction request from their own phone, for the secretary to answer."""
     from server.common.lookup import by_code
     from server.corrections.services import submit
@@ -135,16 +144,17 @@ def _correction_example(person_code: str, station: str) -> None:
     phone, _ = create_personal_device(by_code(Person, person_code), f"PHONE-{person_code}-1",
                                       "demo")
     db.session.flush()
-    morning = datetime.combine(local_today() - timedelta(days=2), time(7, 0), BUSINESS_TZ)
+    morning = datetime.combine(today - timedelta(days=2), time(7, 0), BUSINESS_TZ)
     submit(phone, {"id": str(uuid.uuid4()), "station": station, "start_at": morning,
                    "end_at": morning + timedelta(hours=1, minutes=30),
                    "message": "早上七点到八点半在驿站帮忙搬物资，手机没电没扫上码（演示数据）"})
 
 
-def _retroactive_example(secretary: Principal, members: list[str], station: str) -> None:
+def _retroactive_example(secretary: Principal, members: list[str], station: str,
+                         today) -> None:
     """The secretary's 补录 of yesterday evening, waiting for someone else
     (the demo's admin) to approve it; the first member free at that time."""
-    evening = datetime.combine(local_today() - timedelta(days=1), time(18, 0), BUSINESS_TZ)
+    evening = datetime.combine(today - timedelta(days=1), time(18, 0), BUSINESS_TZ)
     for person in members:
         try:
             enter_retroactively(secretary, {
@@ -156,9 +166,12 @@ def _retroactive_example(secretary: Principal, members: list[str], station: str)
             continue
 
 
-def _shifts(rng: random.Random, people: list[str], station: str, start_day, days: int) -> list:
+def _shifts(rng: random.Random, people: list[str], station: str, start_day, days: int,
+            now: datetime) -> list:
     """Volunteer shifts with the slips real scans have: forgotten check-outs,
-    double scans and the odd over-long day."""
+    double scans and the odd over-long day. Nothing after ``now``: a shift
+    that has not ended by then has its check-in only (the volunteer is still
+    there), one not begun is left out."""
     events = []
     seq = 0
     for offset in range(days):
@@ -169,25 +182,29 @@ def _shifts(rng: random.Random, people: list[str], station: str, start_day, days
             hours = rng.choice((1, 1.5, 2, 2, 3, 4))
             ends = begins + timedelta(hours=hours)
             slip = rng.random()
+            if begins > now:
+                continue
             seq += 1
             events.append(_scan(seq, person, station, "check_in", begins))
             if slip < 0.05:
                 continue  # forgot to check out
-            if slip < 0.10:
+            if slip < 0.10 and begins + timedelta(minutes=2) <= now:
                 seq += 1
                 events.append(_scan(seq, person, station, "check_in",
                                     begins + timedelta(minutes=2)))
             if slip > 0.98:
                 ends = begins + timedelta(hours=13)
+            if ends > now:
+                continue  # still on duty
             seq += 1
             events.append(_scan(seq, person, station, "check_out", ends))
     return events
 
 
-def _slips(last_seq: int, person: str, station: str) -> dict:
+def _slips(last_seq: int, person: str, station: str, today) -> dict:
     """A batch with the slips the quarantine is for: a person's code typed
     wrong, and a type misspelt by a hand-written client."""
-    at = datetime.combine(local_today() - timedelta(days=1), time(10, 0), BUSINESS_TZ)
+    at = datetime.combine(today - timedelta(days=1), time(10, 0), BUSINESS_TZ)
     return {"batch_id": str(uuid.uuid4()), "sent_at": format_rfc3339(datetime.now(BUSINESS_TZ)),
             "events": [_scan(last_seq + 1, "P-00O0001", station, "check_in", at),
                        {**_scan(last_seq + 2, person, station, "check_in", at),

@@ -12,7 +12,8 @@ from server.errors import ValidationFailed
 HEADER_ALIASES = {
     "code": "code", "编码": "code", "编号": "code", "代码": "code",
     "name": "name", "名称": "name", "姓名": "name",
-    "kind": "kind", "类型": "kind", "类别": "kind",
+    "kind": "kind", "类型": "kind", "类别": "kind", "人员类型": "kind", "人员类别": "kind",
+    "站点类型": "kind", "组织类型": "kind",
     "parent": "parent", "上级": "parent", "上级编码": "parent",
     "area": "area", "区域": "area", "所在区域": "area",
     "phone": "phone", "手机": "phone", "手机号": "phone", "电话": "phone",

@@ -12,6 +12,7 @@ from server.auth.principal import Principal
 from server.errors import AppError, ValidationFailed
 from server.extensions import db
 from server.imports.reading import read_rows
+from server.imports.values import translate
 from server.org.schemas import OrganisationSchema
 from server.org.services import create_organisation
 from server.people.schemas import PersonSchema
@@ -38,7 +39,7 @@ def import_file(principal: Principal, kind: str, filename: str, data: bytes) -> 
     created = 0
     for line, row in read_rows(filename, data):
         try:
-            values = schema.load(row)
+            values = schema.load(translate(kind, row))
         except ma.ValidationError as error:
             errors[str(line)] = _messages(error.messages)
             continue

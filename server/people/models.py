@@ -10,6 +10,8 @@ from server.db_types import UTCDateTime, utcnow
 from server.extensions import db
 
 PERSON_KINDS = ("party_member", "volunteer", "both")
+#: The kinds as rosters write them (类型); imports take these as well.
+PERSON_KIND_LABELS = {"party_member": "党员", "volunteer": "志愿者", "both": "党员志愿者"}
 
 
 class Person(db.Model):

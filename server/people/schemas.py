@@ -5,15 +5,20 @@ import marshmallow as ma
 from marshmallow import validate
 
 from server.common.schemas import Code
-from server.people.models import PERSON_KINDS
+from server.people.models import PERSON_KIND_LABELS, PERSON_KINDS
 
 phone_validator = validate.Regexp(r"^\+?[0-9 -]{6,20}$", error="not a phone number")
+
+
+_KIND_CHOICES = ", ".join(f"{code} ({label})" for code, label in PERSON_KIND_LABELS.items())
+kind_validator = validate.OneOf(PERSON_KINDS, error=f"Must be one of: {_KIND_CHOICES}.")
 
 
 class PersonSchema(ma.Schema):
     code = Code(required=True)
     name = ma.fields.String(required=True, validate=validate.Length(1, 100))
-    kind = ma.fields.String(required=True, validate=validate.OneOf(PERSON_KINDS))
+    kind = ma.fields.String(required=True, validate=kind_validator, error_messages={
+        "required": f"Missing; one of: {_KIND_CHOICES}."})
     phone = ma.fields.String(load_only=True, load_default=None, allow_none=True,
                              validate=phone_validator,
                              metadata={"description": "Stored masked; never returned whole"})
@@ -30,7 +35,7 @@ class PersonSchema(ma.Schema):
 
 class PersonUpdateSchema(ma.Schema):
     name = ma.fields.String(validate=validate.Length(1, 100))
-    kind = ma.fields.String(validate=validate.OneOf(PERSON_KINDS))
+    kind = ma.fields.String(validate=kind_validator)
     phone = ma.fields.String(allow_none=True, validate=phone_validator)
     volunteer_number = ma.fields.String(allow_none=True, validate=validate.Length(max=64))
     branch = Code(allow_none=True,

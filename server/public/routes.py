@@ -42,3 +42,19 @@ def service_worker():
     response = send_from_directory(Path(current_app.static_folder), "sw.js", max_age=0)
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@blp.get("/manifest.webmanifest")
+def web_manifest():
+    """What a phone needs to add the check-in page to its home screen as an
+    app: names, icons, start page (``/app/checkin``), scope ``/`` so that a
+    station's ``/q/`` page opens in it too."""
+    return send_from_directory(Path(current_app.static_folder), "manifest.webmanifest",
+                               mimetype="application/manifest+json", max_age=3600)
+
+
+@blp.get("/favicon.ico")
+def favicon():
+    """Where browsers look for a site's icon, whatever the page says."""
+    return send_from_directory(Path(current_app.static_folder), "favicon.ico",
+                               mimetype="image/x-icon", max_age=86400)

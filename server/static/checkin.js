@@ -4,7 +4,10 @@
 const $ = (id) => document.getElementById(id);
 const text = (id) => $(id).textContent;
 
+/* The station of a scanned code's page (/q/<code>?v=…), or null on the
+   app's own start page (/app/checkin, opened from the home screen). */
 function stationFromUrl() {
+  if (!location.pathname.startsWith("/q/")) return null;
   const parts = location.pathname.split("/");
   const code = decodeURIComponent(parts[parts.length - 1] || "");
   const version = Number(new URLSearchParams(location.search).get("v") || "0");
@@ -89,7 +92,11 @@ function syncAgainLater(station) {
 const worthRetrying = (status) => status === 408 || status === 429 || status >= 500;
 
 async function syncNow(station) {
-  if (!navigator.onLine) return;
+  if (!navigator.onLine) {
+    // Tried again later even so: not every browser says when it is back online.
+    syncAgainLater(station);
+    return;
+  }
   let failed;
   try {
     const pushed = await pushOnce();
@@ -130,13 +137,25 @@ async function pullReference() {
   }
 }
 
-async function start() {
+/* Some browsers run no service worker: WeChat's own on iPhones (where most
+   volunteers open a scanned code), private windows. There the page cannot
+   open without a network; scans are still kept in IndexedDB and sent while
+   the page is open or when it is next opened. The page says how to get the
+   offline page: the system browser, then the home screen. */
+async function registerServiceWorker() {
+  let registration = null;
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/sw.js").catch(() => {});
+    registration = await navigator.serviceWorker.register("/sw.js").catch(() => null);
   }
+  $("no-offline").hidden = Boolean(registration);
+}
+
+async function start() {
+  registerServiceWorker();
   const station = stationFromUrl();
   const stations = (await getMeta("stations")) || {};
-  if (!text("station-name") && stations[station.code]) $("station-name").textContent = stations[station.code].name;
+  if (!station) $("station-name").textContent = document.title;
+  else if (!text("station-name") && stations[station.code]) $("station-name").textContent = stations[station.code].name;
   const token = await getMeta("token");
   if (!token) {
     $("enrol").hidden = false;
@@ -160,6 +179,20 @@ async function start() {
   }
   const person = await getMeta("person");
   $("who").textContent = `${person.name} (${person.code})`;
+  window.addEventListener("online", () => syncNow(station));
+  wireCorrections(station, syncNow);
+  if (station) await wireScanning(station, person);
+  else $("scan-hint").hidden = false;  // the start page: scans begin at a station's code
+  $("scan-actions").hidden = !station;
+  $("scanner").hidden = false;
+  if (station) await showWarning(station);
+  await refreshQueue();
+  await showSummary();
+  await showCorrections();
+  syncNow(station);
+}
+
+async function wireScanning(station, person) {
   $("switch").addEventListener("click", async () => {
     const current = $("record").dataset.action;
     await setMeta("chosen_action", { station: station.code, type: current === "check_in" ? "check_out" : "check_in" });
@@ -177,17 +210,9 @@ async function start() {
     }
     syncNow(station);
   });
-  window.addEventListener("online", () => syncNow(station));
-  wireCorrections(station, syncNow);
-  // Shown once its button says what a tap records and answers it: shown
-  // first, it was blank (and dead) while IndexedDB answered.
+  // The scanner is shown once its button says what a tap records and
+  // answers it: shown first, it was blank (and dead) while IndexedDB answered.
   await showAction(station);
-  $("scanner").hidden = false;
-  await showWarning(station);
-  await refreshQueue();
-  await showSummary();
-  await showCorrections();
-  syncNow(station);
 }
 
 start();

@@ -95,7 +95,7 @@ async function showCorrections() {
 }
 
 function wireCorrections(station, syncNow) {
-  $("ask-missing").addEventListener("click", () => openCorrection(null, station.code));
+  $("ask-missing").addEventListener("click", () => openCorrection(null, station && station.code));
   $("c-cancel").addEventListener("click", () => { $("correction").hidden = true; });
   $("correction").addEventListener("submit", async (event) => {
     event.preventDefault();

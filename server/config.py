@@ -24,6 +24,7 @@ _INT_SETTINGS = (
     "API_TOKEN_TTL_S",
     "FUTURE_TOLERANCE_S",
     "MAX_EVENT_AGE_DAYS",
+    "LATE_SCAN_REVIEW_DAYS",
     "PAIRING_HOLD_S",
     "PAIRING_BEAT_S",
     "PAIRING_WORKER_STALE_S",
@@ -84,6 +85,9 @@ def load_config(instance_path: str) -> dict:
         "DAILY_PAIRS_PER_ACTIVITY": 3,
         "FUTURE_TOLERANCE_S": 24 * 3600,
         "MAX_EVENT_AGE_DAYS": 400,
+        #: A personal phone's scan that reaches the server this many days
+        #: after it was made waits for review (docs/trust.md).
+        "LATE_SCAN_REVIEW_DAYS": 7,
         #: How long a device's batches wait for the rest of its backlog
         #: before their sessions are paired anyway (server/pairing/queue.py).
         "PAIRING_HOLD_S": 10,

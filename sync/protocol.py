@@ -38,8 +38,15 @@ OUTSIDE_GEOFENCE = "outside_geofence"
 CLOCK_CORRECTED = "clock_corrected"
 #: Entered after the fact by a person (补录), not scanned by a device.
 RETROACTIVE = "retroactive"
-#: Flags that send an otherwise ok session to review.
-REVIEW_FLAGS = frozenset({REVOKED_QR, OUTSIDE_GEOFENCE, CLOCK_CORRECTED, RETROACTIVE})
+#: A personal phone's scan without a valid signed code of the station
+#: (printed or shown by its display): nothing but the phone's word.
+UNSIGNED_SCAN = "unsigned_scan"
+#: A personal phone's scan that reached the server long after it was made
+#: (``LATE_SCAN_REVIEW_DAYS``).
+LATE_UPLOAD = "late_upload"
+#: Flags that send an otherwise ok session to review (docs/trust.md).
+REVIEW_FLAGS = frozenset({REVOKED_QR, OUTSIDE_GEOFENCE, CLOCK_CORRECTED, RETROACTIVE,
+                          UNSIGNED_SCAN, LATE_UPLOAD})
 
 CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")

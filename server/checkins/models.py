@@ -59,9 +59,12 @@ class CheckinEvent(db.Model):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     #: Distance from the station, metres, when both locations are known.
     distance_m: Mapped[float | None] = mapped_column(Float)
-    #: Sorted comma-separated flags: revoked_qr, outside_geofence, clock_corrected,
-    #: retroactive.
+    #: Sorted comma-separated flags (docs/sync-protocol.md, "Flags"), e.g.
+    #: revoked_qr, outside_geofence, clock_corrected, retroactive, unsigned_scan.
     flags: Mapped[str] = mapped_column(String(200), default="")
+    #: What proves the person was at the station (sync/evidence.py):
+    #: station_device, display_code, location, signed_code, none, entered.
+    evidence: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
     #: SHA-256 of the canonical event JSON; tells a duplicate from a conflict.
     content_hash: Mapped[str] = mapped_column(String(64))
     #: The event exactly as the device sent it.

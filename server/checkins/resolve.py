@@ -18,8 +18,9 @@ from server.extensions import db
 from server.org.models import Membership, Organisation
 from server.qr.keys import verifying_keys
 from sync.clock import effective_time
-from sync.protocol import (CLOCK_CORRECTED, OUTSIDE_GEOFENCE, REVOKED_QR, EventRejected,
-                           PushedEvent, haversine_m)
+from sync.evidence import classify
+from sync.protocol import (CLOCK_CORRECTED, LATE_UPLOAD, OUTSIDE_GEOFENCE, REVOKED_QR,
+                           UNSIGNED_SCAN, EventRejected, PushedEvent, haversine_m)
 from sync.qr import QrInvalid, StationCode, verify_station_url
 
 
@@ -68,6 +69,8 @@ class Context:
     earliest: datetime
     latest: datetime
     clock_tolerance_s: float
+    #: A personal phone's scan this much older than its arrival waits for review.
+    late_after: timedelta
 
 
 #: A device's stations and the paths of the organisations it serves, in one round trip.
@@ -150,7 +153,8 @@ def load_context(device: Device, events: list[PushedEvent], received_at: datetim
         verified_qr=verified,
         earliest=received_at - timedelta(days=config["MAX_EVENT_AGE_DAYS"]),
         latest=received_at + timedelta(seconds=config["FUTURE_TOLERANCE_S"]),
-        clock_tolerance_s=config["CLOCK_TOLERANCE_S"])
+        clock_tolerance_s=config["CLOCK_TOLERANCE_S"],
+        late_after=timedelta(days=config["LATE_SCAN_REVIEW_DAYS"]))
 
 
 # Driver-level statements: built through SQLAlchemy, these three cost more
@@ -217,6 +221,7 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
                             f"occurred_at {event.occurred_at.isoformat()} is too far from now")
     if corrected:
         flags.add(CLOCK_CORRECTED)
+    personal_phone = ctx.device.person_id is not None
     if station.status == "retired" or (qr_version is not None
                                        and qr_version < station.qr_version):
         flags.add(REVOKED_QR)
@@ -228,6 +233,21 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
         if distance > station.geofence_radius_m:
             flags.add(OUTSIDE_GEOFENCE)
     location = event.location
+    # What proves the person was there (sync/evidence.py), and the policy
+    # on personal phones (docs/trust.md): a scan without the station's
+    # signed code, or one that arrives long after it was made, waits for a
+    # reviewer. Stored and paired all the same.
+    evidence = classify(
+        own_station_device=not personal_phone and station.id in ctx.scope.station_ids,
+        display_code_inside=False, signed_code=qr_version is not None,
+        location_inside=(distance is not None and distance <= station.geofence_radius_m
+                         and location.accuracy_m is not None
+                         and location.accuracy_m <= station.geofence_radius_m))
+    if personal_phone:
+        if qr_version is None:
+            flags.add(UNSIGNED_SCAN)
+        if ctx.received_at - effective_at > ctx.late_after:
+            flags.add(LATE_UPLOAD)
     return {
         "event_id": event.id, "device_id": ctx.device.id, "batch_id": ctx.batch_id,
         "seq": event.seq, "type": event.type, "person_id": person.id,
@@ -238,6 +258,6 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
         "latitude": location.lat if location else None,
         "longitude": location.lng if location else None,
         "accuracy_m": location.accuracy_m if location else None,
-        "distance_m": distance, "flags": ",".join(sorted(flags)),
+        "distance_m": distance, "flags": ",".join(sorted(flags)), "evidence": evidence,
         "content_hash": content_hash, "raw": raw_json,
     }

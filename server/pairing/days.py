@@ -32,6 +32,8 @@ class DayEntry(NamedTuple):
     #: The person belonged to no branch that day: no organisation certifies
     #: it until a reviewer does (or the membership's start is corrected).
     unattributed: bool = False
+    #: Entered afterwards (补录): its credit is the entry's, once approved.
+    entered: bool = False
 
 
 class Verdict(NamedTuple):
@@ -50,7 +52,7 @@ def judge_day(entries: list[DayEntry]) -> dict[str, Verdict]:
         flag = e.key_event_id in over
         verdicts[e.key_event_id] = Verdict(
             judge(e.derived_status, e.derived_start_at, e.derived_end_at, e.review,
-                  held=flag or e.unattributed), flag)
+                  held=flag or e.unattributed, entered=e.entered), flag)
     return verdicts
 
 

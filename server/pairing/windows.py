@@ -76,18 +76,21 @@ def windows_of(touched: dict[int, Touched]) -> dict[int, Window]:
 STORED_COLUMNS = ("key_at", "person_id", "station_id", "activity_id", "checkin_event_id",
                   "checkout_event_id", "derived_status", "derived_start_at", "derived_end_at",
                   "status", "start_at", "end_at", "review_stale", "flags", "credited_seconds",
-                  "pending_seconds", "local_date", "branch_id", "over_daily_limit")
+                  "pending_seconds", "reviewed_seconds", "entered_seconds", "evidence",
+                  "local_date", "branch_id", "over_daily_limit")
 STORED_KINDS = kinds(("id", "key_event_id", *STORED_COLUMNS))
 _EVENT_KINDS = kinds(("person_id", "event_id", "type", "station_id", "effective_at", "flags",
-                      "activity_id"))
+                      "activity_id", "evidence"))
 
 
 class Repairing(NamedTuple):
     """What re-pairing the windows gives: per person, the derived sessions,
-    the stored rows they replace, and the window finally used."""
+    the stored rows they replace, and the window finally used; and each
+    event's evidence (sync/evidence.py) by event id."""
     derived: dict[int, list[Session]]
     replaced: list
     windows: dict[int, Window]
+    evidence: dict[str, str]
 
 
 def pair_windows(windows: dict[int, Window], rules: PairingRules) -> Repairing:
@@ -98,15 +101,17 @@ def pair_windows(windows: dict[int, Window], rules: PairingRules) -> Repairing:
     do not meet there is paired again to the end of their history.
     """
     events: dict[int, list[EventRecord]] = {p: [] for p in windows}
+    evidence: dict[str, str] = {}
     for r in tails("checkin_event", "effective_at", windows, _EVENT_KINDS):
         events[r.person_id].append(EventRecord(
             id=r.event_id, type=r.type, station=r.station_id, effective_at=r.effective_at,
             flags=frozenset(f for f in r.flags.split(",") if f), activity=r.activity_id))
+        evidence[r.event_id] = r.evidence
     stored_by_person: dict[int, list] = {p: [] for p in windows}
     for r in tails("service_session", "key_at", windows, STORED_KINDS):
         stored_by_person[r.person_id].append(r)
 
-    result = Repairing({}, [], {})
+    result = Repairing({}, [], {}, evidence)
     to_the_end: dict[int, Window] = {}
     for person_id, window in windows.items():
         mine, stored = events[person_id], stored_by_person[person_id]
@@ -127,6 +132,7 @@ def pair_windows(windows: dict[int, Window], rules: PairingRules) -> Repairing:
         result.derived.update(more.derived)
         result.replaced.extend(more.replaced)
         result.windows.update(more.windows)
+        result.evidence.update(more.evidence)
     return result
 
 

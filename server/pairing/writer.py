@@ -30,6 +30,8 @@ from server.pairing.history import latest_reviews, tails
 from server.pairing.windows import (END, STORED_COLUMNS, STORED_KINDS, Repairing, Touched,
                                     pair_windows, pairing_rules, windows_of)
 from server.service_sessions.models import ServiceSession
+from sync.evidence import NONE, weaker
+from sync.protocol import RETROACTIVE
 from sync.timeutil import local_date
 
 #: The flag of a session that folded in repeat scans (DEBOUNCE_S).
@@ -116,6 +118,8 @@ def _rewrite_chunk(repairing: Repairing) -> None:
                "checkin_event_id": s.checkin_id, "checkout_event_id": s.checkout_id,
                "derived_status": s.status, "derived_start_at": s.start_at,
                "derived_end_at": s.end_at, "flags": ",".join(sorted(flags)),
+               "evidence": weaker(repairing.evidence.get(s.checkin_id),
+                                  repairing.evidence.get(s.checkout_id)) or NONE,
                "local_date": day,
                "branch_id": membership.organisation_id if membership else None}
         rows[s.key_event_id] = row
@@ -147,14 +151,17 @@ def _rewrite_chunk(repairing: Repairing) -> None:
 def _entry(row: dict, reviews: dict) -> DayEntry:
     return DayEntry(row["key_event_id"], row["key_at"], row["activity_id"],
                     row["derived_status"], row["derived_start_at"], row["derived_end_at"],
-                    reviews.get(row["key_event_id"]), row["branch_id"] is None)
+                    reviews.get(row["key_event_id"]), row["branch_id"] is None,
+                    RETROACTIVE in row["flags"].split(","))
 
 
 def _apply(row: dict, verdict) -> dict:
     judged = verdict.judged
     row.update(status=judged.status, start_at=judged.start_at, end_at=judged.end_at,
                review_stale=judged.review_stale, credited_seconds=judged.credited_seconds,
-               pending_seconds=judged.pending_seconds, over_daily_limit=verdict.over_daily_limit)
+               pending_seconds=judged.pending_seconds, reviewed_seconds=judged.reviewed_seconds,
+               entered_seconds=judged.entered_seconds,
+               over_daily_limit=verdict.over_daily_limit)
     return row
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, Index, String
+from sqlalchemy import BigInteger, Date, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.extensions import db
@@ -28,7 +28,7 @@ class BranchPeriodTotal(db.Model):
         # A period's figures for many branches straight from the index, in
         # key order, without visiting rows spread over the table.
         Index("ix_branch_period_total_figures", "period", "branch_id", "credited_seconds",
-              "pending_seconds", "sessions", "people"),
+              "pending_seconds", "reviewed_seconds", "entered_seconds", "sessions", "people"),
     )
 
     #: First in the key: reports read one period for many branches.
@@ -36,6 +36,12 @@ class BranchPeriodTotal(db.Model):
     branch_id: Mapped[int] = mapped_column(primary_key=True)
     credited_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
     pending_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Of the credited seconds, those a reviewer approved or amended, and
+    #: those entered afterwards (补录); the rest were proven by scans alone.
+    reviewed_seconds: Mapped[int] = mapped_column(BigInteger, default=0,
+                                                  server_default=text("0"))
+    entered_seconds: Mapped[int] = mapped_column(BigInteger, default=0,
+                                                 server_default=text("0"))
     sessions: Mapped[int] = mapped_column(default=0)
     #: Distinct people with a counted session in this branch and period.
     people: Mapped[int] = mapped_column(default=0)
@@ -80,5 +86,7 @@ class ServiceTotalChange(db.Model):
     local_date: Mapped[date] = mapped_column(Date)
     credited_seconds: Mapped[int] = mapped_column(BigInteger)
     pending_seconds: Mapped[int] = mapped_column(BigInteger)
+    reviewed_seconds: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    entered_seconds: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     #: +1: counted in; -1: counted out.
     sign: Mapped[int] = mapped_column()

@@ -3,7 +3,7 @@ tables, so a push batch updates each figure once however many sessions it
 touched (server/reports/totals_sql.py says why triggers)."""
 from __future__ import annotations
 
-from server.reports.totals_rules import COUNTED, period_expressions
+from server.reports.totals_rules import COUNTED, SUMMED, period_expressions
 
 
 def _pg_function(name: str, sources: list[tuple[str, int]]) -> str:
@@ -11,15 +11,21 @@ def _pg_function(name: str, sources: list[tuple[str, int]]) -> str:
     sign) into the figures: two set-based statements per triggering statement."""
     month, quarter, year = period_expressions("postgresql", "c.local_date")
     changed = " UNION ALL ".join(
-        f"SELECT person_id, branch_id, local_date, credited_seconds, pending_seconds, "
+        f"SELECT person_id, branch_id, local_date, {', '.join(SUMMED)}, "
         f"{sign} AS sign FROM {table} WHERE {COUNTED.format(r=table)}"
         for table, sign in sources)
+    signed = ", ".join(f"c.sign * c.{c} AS {c}" for c in SUMMED)
     by_period = (
         f"changed AS ({changed}), "
-        f"by_period AS (SELECT c.person_id, c.branch_id, p.period, c.sign, "
-        f"c.sign * c.credited_seconds AS credited, c.sign * c.pending_seconds AS pending "
+        f"by_period AS (SELECT c.person_id, c.branch_id, p.period, c.sign, {signed} "
         f"FROM changed c CROSS JOIN LATERAL (VALUES ({month}), ({quarter}), ({year})) "
         f"AS p(period))")
+    summed = ", ".join(SUMMED)
+    zeros = ", ".join("0" for _ in SUMMED)
+    sums = ", ".join(f"sum({c})" for c in SUMMED)
+    nonzero = " OR ".join(f"sum({c}) <> 0" for c in (*SUMMED, "sessions", "people"))
+    added = ",\n    ".join(f"{c} = t.{c} + excluded.{c}"
+                            for c in (*SUMMED, "sessions", "people"))
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -40,19 +46,17 @@ BEGIN
                 WHEN c.sessions = 0 THEN -1 ELSE 0 END AS people
     FROM counted c JOIN presence p USING (person_id, period, branch_id)),
   deltas AS (
-    SELECT branch_id, period, credited, pending, sign AS sessions, 0 AS people FROM by_period
+    SELECT branch_id, period, {summed}, sign AS sessions, 0 AS people FROM by_period
     UNION ALL
-    SELECT branch_id, period, 0, 0, 0, people FROM crossings)
+    SELECT branch_id, period, {zeros}, 0, people FROM crossings)
   INSERT INTO branch_period_total AS t
-    (branch_id, period, credited_seconds, pending_seconds, sessions, people)
-  SELECT branch_id, period, sum(credited), sum(pending), sum(sessions), sum(people)
+    (branch_id, period, {summed}, sessions, people)
+  SELECT branch_id, period, {sums}, sum(sessions), sum(people)
   FROM deltas GROUP BY branch_id, period
-  HAVING sum(credited) <> 0 OR sum(pending) <> 0 OR sum(sessions) <> 0 OR sum(people) <> 0
+  HAVING {nonzero}
   ORDER BY branch_id, period
   ON CONFLICT (period, branch_id) DO UPDATE SET
-    credited_seconds = t.credited_seconds + excluded.credited_seconds,
-    pending_seconds = t.pending_seconds + excluded.pending_seconds,
-    sessions = t.sessions + excluded.sessions, people = t.people + excluded.people;
+    {added};
 
   -- Sub-statements of one WITH do not see each other's writes, so movers
   -- are settled by a second statement, which sees the new presence.

@@ -24,7 +24,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 from server.reports import totals_pg, totals_sqlite
-from server.reports.totals_rules import COUNTED, TRIGGER_NAMES, period_expressions
+from server.reports.totals_rules import COUNTED, SUMMED, TRIGGER_NAMES, period_expressions
 from server.reports.totals_sqlite import fold  # noqa: F401 - part of this module's API
 
 PERIOD_TABLES = ("period_mover", "branch_period_total", "person_branch_period")
@@ -56,8 +56,9 @@ def _fresh_selects(dialect: str) -> dict[str, str]:
         f"SELECT person_id, {p} AS period, branch_id, count(*) AS sessions "
         f"FROM service_session WHERE {counted} GROUP BY person_id, {p}, branch_id"
         for p in period_expressions(dialect, "local_date"))
+    sums = ", ".join(f"sum({c})" for c in SUMMED)
     totals = " UNION ALL ".join(
-        f"SELECT branch_id, {p} AS period, sum(credited_seconds), sum(pending_seconds), "
+        f"SELECT branch_id, {p} AS period, {sums}, "
         f"count(*), count(DISTINCT person_id) FROM service_session WHERE {counted} "
         f"GROUP BY branch_id, {p}"
         for p in period_expressions(dialect, "local_date"))
@@ -94,22 +95,22 @@ def rebuild(connection: Connection) -> None:
     # a sort and fetches each session from wherever it lies: on a 10 GB
     # city that is random reads for hours. Read the table in its order.
     sessions = "service_session NOT INDEXED" if dialect == "sqlite" else "service_session"
+    summed = ", ".join(SUMMED)
+    sums = ", ".join(f"sum({c}) AS {c}" for c in SUMMED)
     run(f"CREATE TEMPORARY TABLE rebuild_month AS "
-        f"SELECT person_id, branch_id, {month} AS month, count(*) AS sessions, "
-        f"sum(credited_seconds) AS credited, sum(pending_seconds) AS pending "
+        f"SELECT person_id, branch_id, {month} AS month, count(*) AS sessions, {sums} "
         f"FROM {sessions} WHERE {COUNTED.format(r='service_session')} "
         f"GROUP BY person_id, branch_id, {month}")
     run("DROP TABLE IF EXISTS rebuild_period")
     run("CREATE TEMPORARY TABLE rebuild_period AS " + " UNION ALL ".join(
-        f"SELECT person_id, {p} AS period, branch_id, sum(sessions) AS sessions, "
-        f"sum(credited) AS credited, sum(pending) AS pending FROM rebuild_month "
+        f"SELECT person_id, {p} AS period, branch_id, sum(sessions) AS sessions, {sums} "
+        f"FROM rebuild_month "
         f"GROUP BY person_id, {p}, branch_id" for p in _periods_of_month(dialect, "month")))
     run("INSERT INTO person_branch_period (person_id, period, branch_id, sessions) "
         "SELECT person_id, period, branch_id, sessions FROM rebuild_period")
-    run("INSERT INTO branch_period_total (period, branch_id, credited_seconds, "
-        "pending_seconds, sessions, people) "
-        "SELECT period, branch_id, sum(credited), sum(pending), sum(sessions), count(*) "
-        "FROM rebuild_period GROUP BY period, branch_id")
+    run(f"INSERT INTO branch_period_total (period, branch_id, {summed}, sessions, people) "
+        f"SELECT period, branch_id, {', '.join(f'sum({c})' for c in SUMMED)}, sum(sessions), "
+        "count(*) FROM rebuild_period GROUP BY period, branch_id")
     run("INSERT INTO period_mover (period, person_id) SELECT period, person_id "
         "FROM rebuild_period GROUP BY period, person_id HAVING count(*) > 1")
     run("DROP TABLE rebuild_month")
@@ -124,10 +125,10 @@ def differences(connection: Connection) -> dict[str, int]:
     stored = {
         "person_branch_period": "SELECT person_id, period, branch_id, sessions "
                                 "FROM person_branch_period WHERE sessions <> 0",
-        "branch_period_total": "SELECT branch_id, period, credited_seconds, pending_seconds, "
-                               "sessions, people FROM branch_period_total "
-                               "WHERE sessions <> 0 OR credited_seconds <> 0 "
-                               "OR pending_seconds <> 0 OR people <> 0",
+        "branch_period_total": f"SELECT branch_id, period, {', '.join(SUMMED)}, "
+                               "sessions, people FROM branch_period_total WHERE "
+                               + " OR ".join(f"{c} <> 0" for c in (*SUMMED, "sessions",
+                                                                    "people")),
         "period_mover": "SELECT period, person_id FROM period_mover",
     }
     result = {}

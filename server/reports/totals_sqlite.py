@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-from server.reports.totals_rules import COUNTED, period_expressions
+from server.reports.totals_rules import COUNTED, SUMMED, period_expressions
 
 
-_WATCHED = ("person_id", "branch_id", "local_date", "status", "credited_seconds",
-            "pending_seconds")
+_WATCHED = ("person_id", "branch_id", "local_date", "status", *SUMMED)
 
 
-_CHANGE_COLUMNS = ("person_id", "branch_id", "local_date", "credited_seconds",
-                   "pending_seconds")
+_CHANGE_COLUMNS = ("person_id", "branch_id", "local_date", *SUMMED)
 
 
 def _log_change(row: str, sign: int) -> str:
@@ -46,9 +44,10 @@ def _fold_statements() -> list[str]:
     function does it from transition tables. Order matters: the totals'
     people need the presence before it changes, the movers after."""
     month, quarter, year = period_expressions("sqlite", "local_date")
+    signed = ", ".join(f"sign * {c} AS {c}" for c in SUMMED)
     by_period = " UNION ALL ".join(
-        f"SELECT person_id, branch_id, {p} AS period, sign, sign * credited_seconds "
-        f"AS credited, sign * pending_seconds AS pending FROM service_total_change"
+        f"SELECT person_id, branch_id, {p} AS period, sign, {signed} "
+        f"FROM service_total_change"
         for p in (month, quarter, year))
     presence = (
         f"CREATE TEMP TABLE IF NOT EXISTS {_PRESENCE} "
@@ -57,26 +56,25 @@ def _fold_statements() -> list[str]:
         "SELECT person_id, period, branch_id, sum(sign) FROM by_period "
         "GROUP BY person_id, period, branch_id HAVING sum(sign) <> 0")
     before = "coalesce(b.sessions, 0)"
+    zeros = ", ".join("0" for _ in SUMMED)
+    summed = ", ".join(f"sum({c}) AS {c}" for c in SUMMED)
+    nonzero = " OR ".join(f"{c} <> 0" for c in (*SUMMED, "sessions", "people"))
+    added = ", ".join(f"{c} = {c} + excluded.{c}" for c in (*SUMMED, "sessions", "people"))
     totals = (
         f"WITH by_period AS ({by_period}), crossings AS (SELECT p.branch_id, p.period, "
         f"CASE WHEN {before} = 0 AND {before} + p.n > 0 THEN 1 "
         f"WHEN {before} > 0 AND {before} + p.n = 0 THEN -1 ELSE 0 END AS people "
         f"FROM temp.{_PRESENCE} p LEFT JOIN person_branch_period b "
         "ON b.person_id = p.person_id AND b.period = p.period AND b.branch_id = p.branch_id), "
-        "deltas AS (SELECT branch_id, period, credited, pending, sign AS sessions, "
+        f"deltas AS (SELECT branch_id, period, {', '.join(SUMMED)}, sign AS sessions, "
         "0 AS people FROM by_period UNION ALL "
-        "SELECT branch_id, period, 0, 0, 0, people FROM crossings), "
-        "summed AS (SELECT branch_id, period, sum(credited) AS credited, "
-        "sum(pending) AS pending, sum(sessions) AS sessions, sum(people) AS people "
-        "FROM deltas GROUP BY branch_id, period) "
-        "INSERT INTO branch_period_total (branch_id, period, credited_seconds, "
-        "pending_seconds, sessions, people) "
-        "SELECT branch_id, period, credited, pending, sessions, people FROM summed "
-        "WHERE credited <> 0 OR pending <> 0 OR sessions <> 0 OR people <> 0 "
-        "ON CONFLICT (period, branch_id) DO UPDATE SET "
-        "credited_seconds = credited_seconds + excluded.credited_seconds, "
-        "pending_seconds = pending_seconds + excluded.pending_seconds, "
-        "sessions = sessions + excluded.sessions, people = people + excluded.people")
+        f"SELECT branch_id, period, {zeros}, 0, people FROM crossings), "
+        f"summed AS (SELECT branch_id, period, {summed}, sum(sessions) AS sessions, "
+        "sum(people) AS people FROM deltas GROUP BY branch_id, period) "
+        f"INSERT INTO branch_period_total (branch_id, period, {', '.join(SUMMED)}, "
+        f"sessions, people) SELECT branch_id, period, {', '.join(SUMMED)}, sessions, people "
+        f"FROM summed WHERE {nonzero} "
+        f"ON CONFLICT (period, branch_id) DO UPDATE SET {added}")
     presence_in = (
         "INSERT INTO person_branch_period (person_id, period, branch_id, sessions) "
         f"SELECT person_id, period, branch_id, n FROM temp.{_PRESENCE} WHERE true "

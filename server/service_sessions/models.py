@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Computed, Date, ForeignKey, Index, String, Text, false
+from sqlalchemy import Computed, Date, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db_types import UTCDateTime, utcnow
@@ -87,6 +87,15 @@ class ServiceSession(db.Model):
         persisted=True))
     credited_seconds: Mapped[int] = mapped_column(default=0)
     pending_seconds: Mapped[int] = mapped_column(default=0)
+    #: Of ``credited_seconds``: what a reviewer approved or amended, and what
+    #: was entered afterwards (补录) and approved; the rest is proven by scans
+    #: alone (``status.credit_split``).
+    reviewed_seconds: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    entered_seconds: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    #: What proves the person was there: the weaker of its two scans'
+    #: evidence (sync/evidence.py; docs/trust.md).
+    evidence: Mapped[str] = mapped_column(String(20), default="none",
+                                          server_default="none")
     #: Local date (Asia/Shanghai) the session belongs to: that of its start.
     local_date: Mapped[date] = mapped_column(Date)
     #: The person's organisation on local_date.

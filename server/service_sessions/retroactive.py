@@ -36,6 +36,7 @@ from server.people.models import Person
 from server.service_sessions.models import RetroactiveEntry, ServiceSession
 from server.pairing.writer import Touched, lock_people, rewrite
 from server.stations.models import Station
+from sync.evidence import ENTERED
 from sync.protocol import RETROACTIVE, canonical_json, hash_text
 from sync.timeutil import BUSINESS_TZ, format_rfc3339
 
@@ -159,6 +160,7 @@ def _event_row(entry: RetroactiveEntry, kind: str, person: Person, station: Stat
         "activity_id": activity.id if activity else None, "qr_version": None,
         "occurred_at": at, "effective_at": at, "received_at": entry.entered_at,
         "clock_offset_s": 0.0, "latitude": None, "longitude": None, "accuracy_m": None,
-        "distance_m": None, "flags": RETROACTIVE, "content_hash": hash_text(text),
+        "distance_m": None, "flags": RETROACTIVE, "evidence": ENTERED,
+        "content_hash": hash_text(text),
         "raw": text,
     }

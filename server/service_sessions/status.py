@@ -24,10 +24,14 @@ class Judged(NamedTuple):
     review_stale: bool
     credited_seconds: int
     pending_seconds: int
+    #: Of the credited seconds, those a reviewer's decision credits (not
+    #: entered afterwards), and those of an entry made afterwards (补录).
+    reviewed_seconds: int = 0
+    entered_seconds: int = 0
 
 
 def judge(derived_status: str, derived_start: datetime | None, derived_end: datetime | None,
-          review, held: bool = False) -> Judged:
+          review, held: bool = False, entered: bool = False) -> Judged:
     """Combine what pairing derived with the latest review, if it still applies.
 
     A review applies while the derived times are those the reviewer saw; when
@@ -36,6 +40,10 @@ def judge(derived_status: str, derived_start: datetime | None, derived_end: date
     session ``held`` for another reason (past the limits of its day, or of a
     person with no branch that day; docs/pairing.md) waits for review as
     ``needs_review``.
+
+    Credited seconds are split by what credits them (docs/trust.md): the
+    scans alone (``ok``), a reviewer's decision, or, for a session
+    ``entered`` afterwards (补录), that entry and its approval.
     """
     if held and derived_status == OK:
         derived_status = NEEDS_REVIEW
@@ -47,7 +55,9 @@ def judge(derived_status: str, derived_start: datetime | None, derived_end: date
                 start, end = review.amended_start_at, review.amended_end_at
         else:
             stale = True
-    length = int((end - start).total_seconds()) if start and end else 0
+    length = max(int((end - start).total_seconds()), 0) if start and end else 0
     credited = length if status in CREDITED_STATUSES or status in (APPROVED, AMENDED) else 0
     pending = length if status in PENDING_STATUSES else 0
-    return Judged(status, start, end, stale, max(credited, 0), max(pending, 0))
+    by_reviewer = credited if status in (APPROVED, AMENDED) else 0
+    return Judged(status, start, end, stale, credited, pending,
+                  0 if entered else by_reviewer, by_reviewer if entered else 0)

@@ -33,7 +33,6 @@ ORDER = (STATION_DEVICE, DISPLAY_CODE, LOCATION, SIGNED_CODE, NONE, ENTERED)
 _RANK = {kind: len(ORDER) - n for n, kind in enumerate(ORDER)}
 
 
-
 def weaker(a: str | None, b: str | None) -> str | None:
     """The weaker of two kinds (None: that scan is missing, the other decides)."""
     if a is None:

@@ -24,8 +24,8 @@ def _pg_function(name: str, sources: list[tuple[str, int]]) -> str:
     zeros = ", ".join("0" for _ in SUMMED)
     sums = ", ".join(f"sum({c})" for c in SUMMED)
     nonzero = " OR ".join(f"sum({c}) <> 0" for c in (*SUMMED, "sessions", "people"))
-    added = ",\n    ".join(f"{c} = t.{c} + excluded.{c}"
-                            for c in (*SUMMED, "sessions", "people"))
+    added = ",\n    ".join(
+        f"{c} = t.{c} + excluded.{c}" for c in (*SUMMED, "sessions", "people"))
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN

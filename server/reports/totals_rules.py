@@ -24,6 +24,7 @@ COUNTED = "{r}.branch_id IS NOT NULL AND {r}.status <> '%s'" % REJECTED
 def period_expressions(dialect: str, date_column: str) -> list[str]:
     return [p.format(d=date_column) for p in PERIODS[dialect]]
 
+
 #: The seconds a session adds to its branch's figures, summed alike by the
 #: triggers: what it credits, what waits for review, and of what it credits,
 #: the part a reviewer approved and the part entered afterwards (补录; the

@@ -125,10 +125,10 @@ def differences(connection: Connection) -> dict[str, int]:
     stored = {
         "person_branch_period": "SELECT person_id, period, branch_id, sessions "
                                 "FROM person_branch_period WHERE sessions <> 0",
-        "branch_period_total": f"SELECT branch_id, period, {', '.join(SUMMED)}, "
-                               "sessions, people FROM branch_period_total WHERE "
-                               + " OR ".join(f"{c} <> 0" for c in (*SUMMED, "sessions",
-                                                                    "people")),
+        "branch_period_total": (f"SELECT branch_id, period, {', '.join(SUMMED)}, "
+                                "sessions, people FROM branch_period_total WHERE "
+                                + " OR ".join(f"{c} <> 0"
+                                              for c in (*SUMMED, "sessions", "people"))),
         "period_mover": "SELECT period, person_id FROM period_mover",
     }
     result = {}

@@ -21,6 +21,7 @@ from server.extensions import csrf, db, limiter
 from server.reports.services import review_scope
 from server.service_sessions.models import ServiceSession
 from server.service_sessions.models import REVIEW_QUEUE, SESSION_FLAGS, flagged
+from server.service_sessions import words
 from server.service_sessions.retroactive import entries_of
 from server.service_sessions.services import review_session, session_by_id
 from sync.timeutil import BUSINESS_TZ, local_today
@@ -274,4 +275,5 @@ def decide(session_id: str, decision: str):
 
 @blp.app_context_processor
 def console_globals():
-    return {"sign_out_form": SignOutForm, "user": getattr(current_user, "user", None)}
+    return {"sign_out_form": SignOutForm, "user": getattr(current_user, "user", None),
+            "evidence_words": words.EVIDENCE, "flag_sentence": words.flag_sentence}

@@ -13,6 +13,7 @@ from server.people import services
 from server.people.models import Person
 from server.people.star_levels import standings
 from server.people.schemas import PersonOutSchema, PersonSchema, PersonUpdateSchema
+from server.service_sessions.schemas import CREDITED_BY, EVIDENCE
 
 blp = Blueprint("people", __name__, url_prefix="/people",
                 description="Party members and volunteers, with branch history.")
@@ -74,6 +75,8 @@ class RecordSessionSchema(ma.Schema):
     status = ma.fields.String()
     credited_seconds = ma.fields.Integer()
     pending_seconds = ma.fields.Integer()
+    credited_by = ma.fields.Dict(metadata={"description": CREDITED_BY})
+    evidence = ma.fields.String(metadata={"description": EVIDENCE})
     reviewed_by = ma.fields.String(allow_none=True)
     review_reason = ma.fields.String(allow_none=True)
 
@@ -85,6 +88,7 @@ class RecordSchema(ma.Schema):
     sessions = ma.fields.List(ma.fields.Nested(RecordSessionSchema))
     credited_seconds = ma.fields.Integer()
     pending_seconds = ma.fields.Integer()
+    credited_by = ma.fields.Dict(metadata={"description": CREDITED_BY})
 
 
 @blp.route("/<code>/record")

@@ -19,7 +19,7 @@ from server.common.pdf_fonts import cjk_font
 from server.extensions import db
 from server.people.models import Person
 from server.service_sessions.models import Review, ServiceSession
-from server.service_sessions.status import counts
+from server.service_sessions.status import counts, credited_by
 from sync.timeutil import BUSINESS_TZ
 
 STATUS_LABELS = {"ok": "有效", "approved": "已审核通过", "amended": "已更正", "rejected": "未认定",
@@ -48,6 +48,9 @@ def service_record(person: Person, start: date, end: date) -> dict:
             "organisation": s.branch.name if s.branch else None,
             "start_at": s.start_at, "end_at": s.end_at, "status": s.status,
             "credited_seconds": s.credited_seconds, "pending_seconds": s.pending_seconds,
+            "credited_by": credited_by(s.credited_seconds, s.reviewed_seconds,
+                                       s.entered_seconds),
+            "evidence": s.evidence,
             "reviewed_by": review.user.display_name if review and not s.review_stale else None,
             "review_reason": review.reason if review and not s.review_stale else None})
     branch = person.current_branch
@@ -56,7 +59,9 @@ def service_record(person: Person, start: date, end: date) -> dict:
                        "branch": branch.name if branch else None},
             "from": start, "to": end, "sessions": rows,
             "credited_seconds": sum(r["credited_seconds"] for r in rows),
-            "pending_seconds": sum(r["pending_seconds"] for r in rows)}
+            "pending_seconds": sum(r["pending_seconds"] for r in rows),
+            "credited_by": {kind: sum(r["credited_by"][kind] for r in rows)
+                            for kind in ("proven", "reviewed", "entered")}}
 
 
 def record_pdf(record: dict) -> bytes:

@@ -6,6 +6,16 @@ from marshmallow import validate, validates_schema
 
 from server.common.schemas import Code
 from server.service_sessions.models import SESSION_FLAGS
+from server.service_sessions.status import credited_by
+from sync.evidence import ORDER as EVIDENCE_ORDER
+
+#: The API's words for a session's evidence and its credited-seconds split.
+EVIDENCE = ("What proves the person was there, the weaker of the session's two scans: "
+            "station_device, display_code, location, signed_code, none, or entered "
+            "(补录; docs/trust.md)")
+CREDITED_BY = ("The credited seconds by what credits them: the scans alone (proven), a "
+               "reviewer's decision (reviewed), an entry made afterwards and approved "
+               "(entered); they add up to credited_seconds")
 
 
 class SessionArgs(ma.Schema):
@@ -46,6 +56,11 @@ class SessionOutSchema(ma.Schema):
     review_stale = ma.fields.Boolean()
     credited_seconds = ma.fields.Integer()
     pending_seconds = ma.fields.Integer()
+    evidence = ma.fields.String(metadata={"description": EVIDENCE,
+                                          "enum": list(EVIDENCE_ORDER)})
+    credited_by = ma.fields.Function(
+        lambda s: credited_by(s.credited_seconds, s.reviewed_seconds, s.entered_seconds),
+        metadata={"description": CREDITED_BY})
     local_date = ma.fields.Date()
 
 

@@ -61,3 +61,10 @@ def judge(derived_status: str, derived_start: datetime | None, derived_end: date
     by_reviewer = credited if status in (APPROVED, AMENDED) else 0
     return Judged(status, start, end, stale, credited, pending,
                   0 if entered else by_reviewer, by_reviewer if entered else 0)
+
+
+def credited_by(credited: int, reviewed: int, entered: int) -> dict:
+    """Credited seconds split by what credits them (docs/trust.md): the
+    scans alone (``proven``), a reviewer (``reviewed``), an entry made
+    afterwards (``entered``); the three add up to ``credited``."""
+    return {"proven": credited - reviewed - entered, "reviewed": reviewed, "entered": entered}

@@ -13,6 +13,7 @@ from server.db_types import utcnow
 from server.devices.services import current_device
 from server.extensions import limiter
 from server.people.models import Person
+from server.service_sessions.schemas import EVIDENCE
 from server.devices.routes import _enrol_limit
 from server.volunteer import services
 
@@ -45,6 +46,9 @@ class RecentSession(ma.Schema):
     end_at = ma.fields.AwareDateTime(allow_none=True)
     status = ma.fields.String()
     credited_seconds = ma.fields.Integer()
+    evidence = ma.fields.String(metadata={"description": EVIDENCE})
+    flags = ma.fields.List(ma.fields.String(), metadata={
+        "description": "Why it waits for review, if it does (docs/trust.md)"})
 
 
 class Summary(ma.Schema):

@@ -79,7 +79,9 @@ def my_summary(person: Person) -> dict:
             "star_level": standing.star_level, "hours_to_next_star": standing.hours_to_next,
             "recent": [{"id": s.key_event_id, "station": s.station.name,
                         "start_at": s.start_at, "end_at": s.end_at, "status": s.status,
-                        "credited_seconds": s.credited_seconds}
+                        "credited_seconds": s.credited_seconds, "evidence": s.evidence,
+                        "flags": [f for f in s.flags.split(",") if f]
+                        + (["over_daily_limit"] if s.over_daily_limit else [])}
                        for s in recent]}
 
 

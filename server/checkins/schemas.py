@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from server.common.schemas import Timestamp
+
 
 class LocationSchema(ma.Schema):
     lat = ma.fields.Float(required=True)
@@ -72,8 +74,8 @@ class QuarantinedOutSchema(ma.Schema):
     status = ma.fields.String()
     missing_code = ma.fields.String(allow_none=True)
     raw = ma.fields.String()
-    received_at = ma.fields.AwareDateTime()
-    resolved_at = ma.fields.AwareDateTime(allow_none=True)
+    received_at = Timestamp()
+    resolved_at = Timestamp(allow_none=True)
     resolved_by = ma.fields.String(allow_none=True)
 
 

@@ -10,7 +10,7 @@ from server.auth.boundary import current_principal
 from server.reports import exports
 from server.common.fast_json import json_response
 from server.common.listing import visible_one
-from server.common.schemas import Code
+from server.common.schemas import Code, Timestamp
 from server.org.models import Organisation
 from server.reports.services import (GROUPS, dual_reporting, period_of, service_hours,
                                      sync_completeness)
@@ -44,18 +44,18 @@ class ReportRow(ma.Schema):
 class DeviceSyncSchema(ma.Schema):
     station = ma.fields.String()
     device = ma.fields.String()
-    last_push_at = ma.fields.AwareDateTime(allow_none=True)
+    last_push_at = Timestamp(allow_none=True)
     queue_length = ma.fields.Integer(allow_none=True)
-    oldest_queued_at = ma.fields.AwareDateTime(allow_none=True)
+    oldest_queued_at = Timestamp(allow_none=True)
     behind = ma.fields.Boolean()
 
 
 class CompletenessSchema(ma.Schema):
     may_change = ma.fields.Boolean(metadata={"description": "Devices may still hold scans "
                                                             "of the period"})
-    oldest_unsynced_scan_at = ma.fields.AwareDateTime(allow_none=True)
-    least_recent_push_at = ma.fields.AwareDateTime(allow_none=True)
-    unpaired_scans_since = ma.fields.AwareDateTime(
+    oldest_unsynced_scan_at = Timestamp(allow_none=True)
+    least_recent_push_at = Timestamp(allow_none=True)
+    unpaired_scans_since = Timestamp(
         allow_none=True, metadata={"description": "Scans before the period's end are stored "
                                                   "but not yet paired into sessions, since"})
     devices = ma.fields.List(ma.fields.Nested(DeviceSyncSchema))

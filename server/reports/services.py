@@ -257,19 +257,25 @@ def _stations_behind(principal: Principal, start: date, end: date):
 def sync_completeness(principal: Principal, start: date, end: date) -> dict:
     """How far the devices of the stations behind the figures have synced.
 
-    Figures may still change while a device holds scans from before the
-    period's end (it reported an older queued scan), or has not pushed since
-    the period ended. The stations behind the figures are those where the
-    caller's sessions of the period took place; for a scope wider than
-    WIDE_SCOPE_BRANCHES, those of the caller's devices (all, for an
-    administrator).
+    A device is behind when, once its last batch was stored, it still held
+    a scan queued before the period's end, or when it has been silent: no
+    push since the period ended or, for a period still running, for
+    SILENT_AFTER. (Until this rule, every device was behind for a running
+    period, since none had pushed after its end.) The stations behind the
+    figures are those where the caller's sessions of the period took place;
+    for a scope wider than WIDE_SCOPE_BRANCHES, those of the caller's
+    devices (all, for an administrator).
     """
     from datetime import datetime, time, timedelta
 
+    from server.db_types import utcnow
+    from server.devices.health import SILENT_AFTER
     from server.devices.models import Device, device_station
     from server.service_sessions.models import PairingDue
     from sync.timeutil import BUSINESS_TZ
     period_end = datetime.combine(end + timedelta(days=1), time.min, BUSINESS_TZ)
+    now = utcnow()
+    heard_by = period_end if period_end <= now else now - SILENT_AFTER
     rows = db.session.execute(
         select(Station.code, Device.code.label("device"), Device.last_push_at,
                Device.queue_length, Device.oldest_queued_at)
@@ -284,7 +290,7 @@ def sync_completeness(principal: Principal, start: date, end: date) -> dict:
     devices = []
     may_change = False
     for row in rows:
-        behind = (row.last_push_at is None or row.last_push_at < period_end
+        behind = (row.last_push_at is None or row.last_push_at < heard_by
                   or bool(row.queue_length and row.oldest_queued_at
                           and row.oldest_queued_at < period_end))
         may_change = may_change or behind

@@ -149,6 +149,8 @@ def make_cases(app) -> tuple[list[Case], str]:
         organisations = db.session.scalar(select(func.count()).select_from(Organisation))
         district, branch, street = token_for("D0-DW"), token_for("ZB0"), token_for("D0S0-DGW")
         own_branch, admin = token_for(home), token_for(None)
+        db.session.remove()
+        db.engine.dispose()  # a fresh pool for the timed requests
     cases = [
         Case("district committee, month, rollup", district,
              f"/api/v1/reports/service-hours?group_by=branch&rollup=true&month={month}",
@@ -306,7 +308,6 @@ def through_gunicorn(args) -> None:
     from tests.live_server import free_port
     app = create_app({"DATABASE_URL": args.database_url, **BENCH_CONFIG})
     cases, first_url = make_cases(app)
-    db.engine.dispose()
     codes = {"this": ROOT, **{Path(c).name: Path(c).resolve() for c in args.code}}
     logs = Path(args.logs)
     logs.mkdir(parents=True, exist_ok=True)

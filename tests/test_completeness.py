@@ -24,8 +24,8 @@ def _completeness(client, token, month: str) -> dict:
 
 
 def _shift(start):
-    return [scan("P-BA-1", "check_in", start), scan("P-BA-1", "check_out",
-                                                     start + timedelta(hours=2))]
+    return [scan("P-BA-1", "check_in", start),
+            scan("P-BA-1", "check_out", start + timedelta(hours=2))]
 
 
 def _this_month() -> str:

@@ -105,3 +105,19 @@ def test_a_device_silent_since_before_the_end_is_behind(client, make_device, adm
 ])
 def test_what_a_health_report_says_stays_on_the_device(health, sent, left):
     assert queue_after(health, sent) == left
+
+
+def test_the_report_answers_completeness_as_its_schema_documents(
+        client, world, make_device, admin_token):
+    """The JSON report builds it by hand, for speed; it must be the schema's."""
+    from datetime import date
+
+    from server.reports.routes import CompletenessSchema
+    from server.reports.services import sync_completeness
+    _, token = make_device(stations=["ST-BA-1", "ST-NS-1"])
+    push(client, token, batch(_shift(at("2026-10-20 09:00")), device={
+        "queue_length": 5, "oldest_queued_at": "2026-10-21T08:00:00+08:00"}))
+    answered = _completeness(client, admin_token, "2026-10")
+    documented = CompletenessSchema().dump(sync_completeness(
+        world, date(2026, 10, 1), date(2026, 10, 31)))
+    assert answered == documented and len(answered["devices"]) == 2

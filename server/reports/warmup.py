@@ -48,7 +48,7 @@ def _principals() -> list[Principal]:
 def warm_up(app: Flask) -> float | None:
     """Run the representative reports once; seconds taken, or None when it
     could not (a database not up yet): the worker starts all the same."""
-    from server.reports.routes import CompletenessSchema
+    from server.reports.routes import completeness_document
     started = time.perf_counter()
     start, end = _last_month()
     with app.app_context():
@@ -58,7 +58,7 @@ def warm_up(app: Flask) -> float | None:
                 headers={"Authorization": "Bearer warm-up"})
             for principal in _principals():
                 rows = service_hours(principal, "branch", start, end, rollup=True)
-                completeness = CompletenessSchema().dump(
+                completeness = completeness_document(
                     sync_completeness(principal, start, end))
                 orjson.dumps({"rows": rows, "completeness": completeness})
         except Exception as error:  # noqa: BLE001 - a warm-up never stops a worker

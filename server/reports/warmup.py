@@ -7,15 +7,16 @@ process), the PostgreSQL backend loading its catalogue, lazy imports. The
 first twenty reports after a start had p95 182 ms against 71–95 ms warm
 (docs/benchmarks.md, "Reports through gunicorn"). This runs the district
 and city reports' statements once per worker, as an administrator and as a
-secretary of the first top-level organisation would, and the API's request
-path once (unauthenticated: answered 401). It only reads, as no user:
+secretary of the first top-level organisation would (for a month without
+service, so it costs little whatever the data), and the API's request path
+once (unauthenticated: answered 401). It only reads, as no user:
 nothing is written, audited or logged beyond one line with its duration.
 """
 from __future__ import annotations
 
 import logging
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import orjson
 from flask import Flask
@@ -25,14 +26,14 @@ from server.auth.principal import Principal
 from server.extensions import db
 from server.org.models import Organisation
 from server.reports.services import service_hours, sync_completeness
-from sync.timeutil import local_today
 
 log = logging.getLogger(__name__)
 
 
-def _last_month() -> tuple[date, date]:
-    end = local_today().replace(day=1) - timedelta(days=1)
-    return end.replace(day=1), end
+#: A month without service: the statements are those of any month's
+#: report (compiled, planned, the catalogue read), without adding up a
+#: city's figures in every worker at every start.
+WARM_UP_MONTH = (date(2000, 1, 1), date(2000, 1, 31))
 
 
 def _principals() -> list[Principal]:
@@ -50,7 +51,7 @@ def warm_up(app: Flask) -> float | None:
     could not (a database not up yet): the worker starts all the same."""
     from server.reports.routes import completeness_document
     started = time.perf_counter()
-    start, end = _last_month()
+    start, end = WARM_UP_MONTH
     with app.app_context():
         try:
             app.test_client().get(

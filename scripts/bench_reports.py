@@ -177,16 +177,28 @@ def percentiles(timings: list[float]) -> tuple[float, float]:
 
 
 def timed(name: str, runs: int, request: Callable[[], Answer],
-          check: Callable[[Answer], str]) -> tuple[float, float]:
+          check: Callable[[Answer], str], cpu: Callable[[], dict] | None = None
+          ) -> tuple[float, ...]:
+    """p50 and p95 of ``runs`` requests; with ``cpu`` (CPU seconds by
+    program, as ``server_cpu`` reads them), also the server's and the
+    database's CPU milliseconds per request, which a busy machine inflates
+    far less than wall time."""
     timings = []
+    cpu_before = cpu() if cpu else {}
     for _ in range(runs):
         started = time.perf_counter()
         answer = request()
         timings.append((time.perf_counter() - started) * 1000)
         what = check(answer)  # outside the timing, every run
     p50, p95 = percentiles(timings)
-    print(f"{name:46s} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms   {what}", flush=True)
-    return p50, p95
+    line = f"{name:46s} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms"
+    if not cpu:
+        print(f"{line}   {what}", flush=True)
+        return p50, p95
+    used = {k: (v - cpu_before[k]) * 1000 / runs for k, v in cpu().items()}
+    print(f"{line}   CPU/request: server {used['server']:6.1f} ms, database "
+          f"{used['database']:6.1f} ms   {what}", flush=True)
+    return p50, p95, used["server"], used["database"]
 
 
 # -- in-process ----------------------------------------------------------------------
@@ -266,6 +278,34 @@ def http_get(base: str, url: str, token: str) -> Answer:
         return Answer(error.code, error.headers.get_content_type(), error.read())
 
 
+def _processes() -> list[tuple[int, int, int, float]]:
+    """(pid, parent pid, process group, CPU seconds) of every process."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            fields = stat[stat.rindex(")") + 2:].split()
+            found.append((int(entry.name), int(fields[1]), int(fields[2]),
+                          (int(fields[11]) + int(fields[12])) / ticks))
+    return found
+
+
+def server_cpu(gunicorn_group: int, postmaster: int | None) -> Callable[[], dict]:
+    """CPU seconds so far of this gunicorn (its process group) and of the
+    database's backends (children of ``postmaster``), not of other work on
+    the machine. Linux only."""
+    def read() -> dict:
+        processes = _processes()
+        return {"server": sum(c for _, _, group, c in processes if group == gunicorn_group),
+                "database": sum(c for _, parent, _, c in processes
+                                if postmaster is not None and parent == postmaster)}
+    return read
+
+
 class Gunicorn:
     """``gunicorn -c deploy/gunicorn.conf.py server.wsgi:app`` run from ``code``."""
 
@@ -328,22 +368,24 @@ def through_gunicorn(args) -> None:
                   flush=True)
             first = cases[0]
             figures = results[label]
+            cpu = server_cpu(server.process.pid, args.postmaster_pid)
             figures.setdefault("first twenty after start (district)", []).append(timed(
                 "first twenty after start (district)", 20,
-                lambda: http_get(server.base, first_url, first.token), first.check))
+                lambda: http_get(server.base, first_url, first.token), first.check, cpu))
             for case in cases:
                 for _ in range(2):  # this case's own first requests, untimed
                     case.check(http_get(server.base, case.url, case.token))
                 figures.setdefault(case.name, []).append(timed(
                     case.name, args.runs, lambda: http_get(server.base, case.url, case.token),
-                    case.check))
+                    case.check, cpu))
             server.stop()
-    print("\nsummary, p50 / p95 in ms per round:")
+    print("\nsummary per round: p50 / p95 ms (server CPU + database CPU ms a request):")
     for name in results["this"]:
         print(f"  {name}")
         for label in codes:
-            print(f"    {label:10s} " + ", ".join(f"{p50:.0f} / {p95:.0f}"
-                                                  for p50, p95 in results[label][name]))
+            print(f"    {label:10s} " + ", ".join(
+                f"{p50:.0f} / {p95:.0f} ({server:.0f} + {database:.0f})"
+                for p50, p95, server, database in results[label][name]))
 
 
 def main() -> None:
@@ -362,6 +404,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="with --http: A/B rounds")
     parser.add_argument("--logs", default="/tmp/bench-reports-logs",
                         help="with --http: where gunicorn's output goes")
+    parser.add_argument("--postmaster-pid", type=int, default=None,
+                        help="with --http: the PostgreSQL server's pid (first line of its "
+                             "postmaster.pid), to count its backends' CPU")
     args = parser.parse_args()
     if args.http:
         through_gunicorn(args)

@@ -3,12 +3,14 @@ is answered (docs/sync-protocol.md, "Device health").
 
 A device counts its queue when it builds the request, so ``queue_length``
 and ``oldest_queued_at`` include the events of the batch that carries them
-(the reference client, the check-in page and the contract's own example
-all count so). Every event of a batch gets a final status, after which the
-device drops it, so the device holds ``queue_length`` minus the batch's
-events afterwards. A client that knows exactly what stays may say so in
-the optional ``queue_length_after`` and ``oldest_queued_after_at``; they
-win when given. Pure: the server and the reference client share it.
+(the reference client counts so, and the contract's own example reads so;
+the check-in page sends its batch's size, at most 500, which is right
+unless more than 500 scans wait: see docs/sync-protocol.md). Every event
+of a batch gets a final status, after which the device drops it, so the
+device holds ``queue_length`` minus the batch's events afterwards. A
+client that knows exactly what stays may say so in the optional
+``queue_length_after`` and ``oldest_queued_after_at`` (the reference client
+does); they win when given. Pure, like the rest of ``sync/``.
 """
 from __future__ import annotations
 

@@ -185,7 +185,8 @@ def _roll_up(figures: dict[int, "totals.Figures"], movers: dict, paths: dict[int
     Bottom up: each node's sums are added to its parent's once, deepest
     level first, so a node's work is one addition whatever its depth (the
     city's 30,000 organisations: 31,000 additions, where adding each node to
-    each of its ancestors took 120,000 and 60 % of the report).
+    each of its ancestors took 120,000; docs/benchmarks.md, "Reports through
+    gunicorn").
     """
     # path -> [credited, pending, sessions, people]; plain lists, not Figures.
     sums: dict[str, list[int]] = {}

@@ -344,6 +344,20 @@ class Gunicorn:
         self.process.wait(timeout=60)
 
 
+def _round(server: Gunicorn, cases: list[Case], first_url: str, figures: dict,
+           cpu: Callable[[], dict], runs: int) -> None:
+    first = cases[0]
+    figures.setdefault("first twenty after start (district)", []).append(timed(
+        "first twenty after start (district)", 20,
+        lambda: http_get(server.base, first_url, first.token), first.check, cpu))
+    for case in cases:
+        for _ in range(2):  # this case's own first requests, untimed
+            case.check(http_get(server.base, case.url, case.token))
+        figures.setdefault(case.name, []).append(timed(
+            case.name, runs, lambda: http_get(server.base, case.url, case.token),
+            case.check, cpu))
+
+
 def through_gunicorn(args) -> None:
     from tests.live_server import free_port
     app = create_app({"DATABASE_URL": args.database_url, **BENCH_CONFIG})
@@ -366,19 +380,11 @@ def through_gunicorn(args) -> None:
             server.start()
             print(f"{'gunicorn start to ready':46s} {time.perf_counter() - started:8.2f} s",
                   flush=True)
-            first = cases[0]
-            figures = results[label]
-            cpu = server_cpu(server.process.pid, args.postmaster_pid)
-            figures.setdefault("first twenty after start (district)", []).append(timed(
-                "first twenty after start (district)", 20,
-                lambda: http_get(server.base, first_url, first.token), first.check, cpu))
-            for case in cases:
-                for _ in range(2):  # this case's own first requests, untimed
-                    case.check(http_get(server.base, case.url, case.token))
-                figures.setdefault(case.name, []).append(timed(
-                    case.name, args.runs, lambda: http_get(server.base, case.url, case.token),
-                    case.check, cpu))
-            server.stop()
+            try:
+                _round(server, cases, first_url, results[label],
+                       server_cpu(server.process.pid, args.postmaster_pid), args.runs)
+            finally:  # a wrong answer stops the run, and the server with it
+                server.stop()
     print("\nsummary per round: p50 / p95 ms (server CPU + database CPU ms a request):")
     for name in results["this"]:
         print(f"  {name}")

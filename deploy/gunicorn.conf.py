@@ -39,3 +39,20 @@ accesslog = "-"
 access_log_format = '{"t":"%(t)s","method":"%(m)s","path":"%(U)s","status":%(s)s,"bytes":%(B)s,"ms":%(M)s}'
 errorlog = "-"
 loglevel = "info"
+
+
+def post_worker_init(worker):
+    """Before a worker accepts its first request, run a representative
+    report once (server/reports/warmup.py): its connection, compiled
+    statements and the database's catalogue are then ready, and the first
+    requests after a start or a recycle (max_requests) cost what later ones
+    do. Then freeze again what the warm-up left (as server/wsgi.py does
+    after start-up), so the garbage collector does not scan it."""
+    import gc
+
+    from flask import Flask
+
+    from server.reports.warmup import warm_up
+    if isinstance(worker.wsgi, Flask):  # not gunicorn's error app after a failed import
+        warm_up(worker.wsgi)
+        gc.freeze()

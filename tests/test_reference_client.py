@@ -206,3 +206,35 @@ def test_command_line(tmp_path, live, enrolment):
     result = json.loads(run("sync").stdout)
     assert result["pushed"] == {"accepted": 1}
     assert json.loads(run("status").stdout)["queue_length"] == 0
+
+
+def test_its_health_report_says_what_stays_queued_after_each_batch(tmp_path, live, enrolment,
+                                                                   client, admin_token):
+    """Two scans queued offline on 31 October, one on 2 November, sent two
+    at a time: after the first batch the device holds only November's, so
+    October's figures are final; after the second, nothing."""
+    from server.devices.models import Device
+    seen = []
+
+    class Watching(HttpTransport):
+        def post_json(self, path, body):
+            answer = super().post_json(path, body)
+            db.session.rollback()
+            october = client.get("/api/v1/reports/service-hours?month=2026-10",
+                                 headers=auth(admin_token)).json["completeness"]
+            seen.append((db.session.scalar(select(Device.queue_length)),
+                         october["devices"][0]["behind"]))
+            db.session.rollback()
+            return answer
+
+    server = live()
+    device = _enrolled(tmp_path, server, enrolment, batch_size=2)
+    device.transport = Watching(server.url, device.store.get("token"))
+    for n, queued in enumerate(("2026-10-31T20:00:00+08:00", "2026-10-31T21:00:00+08:00",
+                                "2026-11-02T08:00:00+08:00")):
+        scanned = device.store.record_scan("check_in" if n % 2 == 0 else "check_out",
+                                           "P-BA-1", station="ST-BA-1", at=recent(3 - n))
+        device.store.db.execute("UPDATE outbox SET queued_at = ? WHERE id = ?",
+                                (queued, scanned["id"]))
+    device.push()
+    assert seen == [(1, False), (0, False)]

@@ -5,7 +5,7 @@ import marshmallow as ma
 from marshmallow import validate, validates_schema
 
 from server.activities.models import ACTIVITY_KINDS
-from server.common.schemas import Code
+from server.common.schemas import Code, Timestamp
 
 
 class _Times:
@@ -22,8 +22,8 @@ class ActivitySchema(_Times, ma.Schema):
     kind = ma.fields.String(required=True, validate=validate.OneOf(list(ACTIVITY_KINDS)))
     organisation = Code(required=True)
     station = Code(load_default=None, allow_none=True)
-    planned_start_at = ma.fields.AwareDateTime(required=True)
-    planned_end_at = ma.fields.AwareDateTime(required=True)
+    planned_start_at = Timestamp(required=True)
+    planned_end_at = Timestamp(required=True)
     host_name = ma.fields.String(load_default=None, allow_none=True,
                                  validate=validate.Length(max=100))
     recorder_name = ma.fields.String(load_default=None, allow_none=True,
@@ -36,8 +36,8 @@ class ActivityUpdateSchema(_Times, ma.Schema):
     title = ma.fields.String(validate=validate.Length(1, 200))
     kind = ma.fields.String(validate=validate.OneOf(list(ACTIVITY_KINDS)))
     station = Code(allow_none=True)
-    planned_start_at = ma.fields.AwareDateTime()
-    planned_end_at = ma.fields.AwareDateTime()
+    planned_start_at = Timestamp()
+    planned_end_at = Timestamp()
     host_name = ma.fields.String(allow_none=True, validate=validate.Length(max=100))
     recorder_name = ma.fields.String(allow_none=True, validate=validate.Length(max=100))
     topic = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
@@ -49,8 +49,8 @@ class ActivityOutSchema(ma.Schema):
     kind = ma.fields.String()
     organisation = ma.fields.Function(lambda a: a.organisation.code)
     station = ma.fields.Function(lambda a: a.station.code if a.station else None)
-    planned_start_at = ma.fields.AwareDateTime()
-    planned_end_at = ma.fields.AwareDateTime()
+    planned_start_at = Timestamp()
+    planned_end_at = Timestamp()
     host_name = ma.fields.String(allow_none=True)
     recorder_name = ma.fields.String(allow_none=True)
     topic = ma.fields.String(allow_none=True)
@@ -65,7 +65,7 @@ class AttendeeSchema(ma.Schema):
     person = ma.fields.String()
     name = ma.fields.String()
     state = ma.fields.String(metadata={"description": "present | late | on_leave | absent"})
-    arrived_at = ma.fields.AwareDateTime(allow_none=True)
+    arrived_at = Timestamp(allow_none=True)
     leave_reason = ma.fields.String(allow_none=True)
 
 
@@ -75,7 +75,7 @@ class AttendanceSummarySchema(ma.Schema):
     kind = ma.fields.String()
     organisation = ma.fields.String()
     date = ma.fields.Date()
-    planned_start_at = ma.fields.AwareDateTime()
+    planned_start_at = Timestamp()
     expected = ma.fields.Integer()
     present = ma.fields.Integer()
     late = ma.fields.Integer()

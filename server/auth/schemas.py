@@ -5,7 +5,7 @@ import marshmallow as ma
 from marshmallow import validate, validates_schema
 
 from server.auth.models import ROLE_SCOPES
-from server.common.schemas import Code
+from server.common.schemas import Code, Timestamp
 
 
 class GrantSchema(ma.Schema):
@@ -61,6 +61,6 @@ class CredentialsSchema(ma.Schema):
 
 class TokenOutSchema(ma.Schema):
     token = ma.fields.String()
-    expires_at = ma.fields.AwareDateTime()
+    expires_at = Timestamp()
     username = ma.fields.String()
     roles = ma.fields.List(ma.fields.String())

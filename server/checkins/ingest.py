@@ -33,11 +33,12 @@ from server.extensions import db
 from server.pairing import queue as pairing_queue
 from server.pairing.writer import Touched
 from sync.clock import clock_offset_s
+from sync.device_queue import queue_after
 from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, QUARANTINED, EventRejected,
                            PushedEvent, canonical_json, event_id_of, hash_text, parse_envelope,
                            parse_event)
 from sync.seqranges import merge_runs, missing_since_first
-from sync.timeutil import format_rfc3339, parse_rfc3339
+from sync.timeutil import format_rfc3339
 
 _CHUNK = 500
 
@@ -91,7 +92,8 @@ def record_batch(device: Device, body: bytes) -> dict:
                        status=413, limits=push_limits())
 
     offset = clock_offset_s(received_at, envelope.sent_at)
-    _lock_and_record_health(device, envelope.device_health, received_at, offset)
+    _lock_and_record_health(device, envelope.device_health, len(envelope.events), received_at,
+                            offset)
 
     items = [_item(i, raw) for i, raw in enumerate(envelope.events)]
     results: list[dict | None] = [None] * len(items)
@@ -143,10 +145,9 @@ def record_batch(device: Device, body: bytes) -> dict:
 
 
 def _more_to_come(health: dict, sent: int) -> bool:
-    """The device reports more queued scans than this batch carried (the
-    count may or may not include the batch itself; either reading works)."""
-    queued = health.get("queue_length")
-    return type(queued) is int and queued > sent
+    """The device still holds scans once this batch is answered."""
+    left = queue_after(health, sent)
+    return left is not None and left.length > 0
 
 
 def _item(index: int, raw) -> _Item:
@@ -264,26 +265,22 @@ def _quarantine_row(device: Device, batch_id: str, item: _Item, rejected: EventR
             "clock_offset_s": offset}
 
 
-def _lock_and_record_health(device: Device, health: dict, received_at: datetime,
-                            offset: float) -> None:
+def _lock_and_record_health(device: Device, health: dict, sent: int,
+                            received_at: datetime, offset: float) -> None:
     db.session.execute(select(Device.id).where(Device.id == device.id).with_for_update())
     device.last_seen_at = device.last_push_at = received_at
     device.last_clock_offset_s = offset
     version = health.get("app_version")
     if isinstance(version, str):
         device.app_version = version[:40]
-    queue_length = health.get("queue_length")
-    # A count no device can hold (the column is 32-bit) is not kept.
-    if type(queue_length) is int and 0 <= queue_length < 2**31:
-        device.queue_length = queue_length
-    oldest = health.get("oldest_queued_at")
-    if oldest is None and "oldest_queued_at" in health:
-        device.oldest_queued_at = None
-    elif oldest is not None:
-        try:
-            device.oldest_queued_at = parse_rfc3339(oldest)
-        except (TypeError, ValueError):
-            pass
+    # What the device holds once this batch is answered (the report counts
+    # the batch in; sync/device_queue.py), as the console and the reports'
+    # completeness read it.
+    left = queue_after(health, sent)
+    if left is not None:
+        device.queue_length = left.length
+        if left.oldest_said:
+            device.oldest_queued_at = left.oldest
     db.session.flush()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from server.common.schemas import Timestamp
+
 
 class LocationSchema(ma.Schema):
     lat = ma.fields.Float(required=True)
@@ -28,8 +30,15 @@ class PushEventSchema(ma.Schema):
 class DeviceHealthSchema(ma.Schema):
     app_version = ma.fields.String()
     queue_length = ma.fields.Integer(
-        metadata={"description": "Scans still queued; 2^31 or more is not kept"})
-    oldest_queued_at = ma.fields.String(allow_none=True)
+        metadata={"description": "Scans queued when the request was built, this batch's "
+                                 "events included; 2^31 or more is not kept"})
+    oldest_queued_at = ma.fields.String(allow_none=True, metadata={
+        "description": "When the oldest of those was queued"})
+    queue_length_after = ma.fields.Integer(metadata={
+        "description": "Optional: scans that stay queued once this batch is answered "
+                       "(otherwise queue_length minus the batch's events)"})
+    oldest_queued_after_at = ma.fields.String(allow_none=True, metadata={
+        "description": "Optional: when the oldest of those was queued (null: none)"})
 
 
 class PushSchema(ma.Schema):
@@ -72,8 +81,8 @@ class QuarantinedOutSchema(ma.Schema):
     status = ma.fields.String()
     missing_code = ma.fields.String(allow_none=True)
     raw = ma.fields.String()
-    received_at = ma.fields.AwareDateTime()
-    resolved_at = ma.fields.AwareDateTime(allow_none=True)
+    received_at = Timestamp()
+    resolved_at = Timestamp(allow_none=True)
     resolved_by = ma.fields.String(allow_none=True)
 
 

@@ -282,3 +282,22 @@ def _once_per_time(raw: RawSql, times: dict):
 
 
 _MISSING = object()
+
+
+def fetch_plain(connection: Connection, statement) -> list[tuple]:
+    """The rows of a SELECT, as the driver returns them: SQLAlchemy builds
+    the statement, the DBAPI cursor runs it and fetches. For columns and
+    parameters of plain types only (integers, text: no type of ours
+    converts them). SQLAlchemy's result rows cost ~2 µs a row more, which
+    a report of the city's 30,000 organisations felt (60 ms of 150)."""
+    compiled = statement.compile(dialect=connection.dialect,
+                                 compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    if compiled.positiontup is not None:  # SQLite: positional placeholders
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()

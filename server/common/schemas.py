@@ -1,10 +1,13 @@
 """Schema pieces shared by the domain packages."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import marshmallow as ma
 from marshmallow import validate
 
 from server.common.lookup import CODE_PATTERN
+from sync.timeutil import BUSINESS_TZ
 
 code_validator = validate.Regexp(CODE_PATTERN, error="a code is 1-64 of A-Z a-z 0-9 . _ -")
 
@@ -19,3 +22,32 @@ class ListArgs(ma.Schema):
 
     q = ma.fields.String(load_default=None, validate=validate.Length(max=100),
                          metadata={"description": "Text in the code or name"})
+
+
+class Timestamp(ma.fields.AwareDateTime):
+    """A moment on the wire: RFC 3339 with an offset, answered in business
+    time (Asia/Shanghai, ``+08:00``), whatever zone the value carries.
+
+    The database hands back aware UTC (``server.db_types.UTCDateTime``), so
+    without this every answer said ``+00:00`` while the contract
+    (docs/sync-protocol.md) says the server answers in Asia/Shanghai time.
+    Every datetime an API schema answers is declared with this field
+    (tests/test_style.py refuses marshmallow's own datetime fields, and
+    tests/test_api_times.py walks the answers). Input keeps
+    ``AwareDateTime``'s rule: any offset is accepted, none is refused.
+    """
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return api_time(value)
+
+
+def api_time(value: datetime | None) -> str | None:
+    """A datetime as the API answers it (see ``Timestamp``), for the few
+    answers built without marshmallow (large reports)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        # Every naive datetime in this code base is UTC (the storage
+        # convention of UTCDateTime and server/common/rawsql.py).
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(BUSINESS_TZ).isoformat()

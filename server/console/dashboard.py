@@ -11,16 +11,13 @@ from server.checkins.models import QUARANTINE_OPEN, QuarantinedEvent
 from server.corrections.models import CorrectionRequest
 from server.corrections.services import visible_requests
 from server.db_types import utcnow
+from server.devices.health import SILENT_AFTER
 from server.devices.models import Device
 from server.extensions import db
 from server.reports import totals
 from server.pairing import worker as pairing_worker
 from server.reports.services import review_scope, session_scope
 from server.service_sessions.models import ServiceSession, counted
-
-
-#: A device silent for longer than this is listed.
-SILENT_AFTER = timedelta(days=3)
 
 
 def _month_bounds(day: date) -> tuple[date, date]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from server.common.schemas import Code
+from server.common.schemas import Code, Timestamp
 from server.corrections.models import OPEN, OUTCOMES
 from sync.protocol import EVENT_ID_RE
 
@@ -20,8 +20,8 @@ class CorrectionIn(ma.Schema):
                                metadata={"description": "The session's id, from "
                                                         "`/volunteer/me`"})
     station = Code(load_default=None, allow_none=True)
-    start_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
-    end_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    start_at = Timestamp(load_default=None, allow_none=True)
+    end_at = Timestamp(load_default=None, allow_none=True)
     message = ma.fields.String(required=True, validate=validate.Length(min=2, max=500))
 
     @ma.validates_schema
@@ -37,13 +37,13 @@ class CorrectionOut(ma.Schema):
     session = ma.fields.String(attribute="session_id", allow_none=True)
     station = ma.fields.Function(lambda r: r.station.code if r.station else None)
     station_name = ma.fields.Function(lambda r: r.station.name if r.station else None)
-    start_at = ma.fields.AwareDateTime(allow_none=True)
-    end_at = ma.fields.AwareDateTime(allow_none=True)
+    start_at = Timestamp(allow_none=True)
+    end_at = Timestamp(allow_none=True)
     message = ma.fields.String()
     status = ma.fields.String(metadata={"description": f"{OPEN}, or how it was closed: "
                                                        + ", ".join(OUTCOMES)})
-    created_at = ma.fields.AwareDateTime()
-    closed_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = Timestamp()
+    closed_at = Timestamp(allow_none=True)
     answer = ma.fields.String(allow_none=True)
 
 

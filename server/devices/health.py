@@ -2,6 +2,7 @@
 the scans its numbering says it made but the server never received."""
 from __future__ import annotations
 
+from datetime import timedelta
 from itertools import groupby
 from typing import NamedTuple
 
@@ -10,6 +11,11 @@ from sqlalchemy import select
 from server.checkins.models import DeviceSeqRange
 from server.extensions import db
 from sync.seqranges import missing_since_first
+
+#: A device that has not pushed for longer than this is silent: the
+#: dashboard lists it, and a report of a period still running counts it
+#: as behind (docs/sync-protocol.md, "Reports: how final the figures are").
+SILENT_AFTER = timedelta(days=3)
 
 
 class MissingScans(NamedTuple):

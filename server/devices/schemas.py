@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from server.common.schemas import Code
+from server.common.schemas import Code, Timestamp
 
 
 class DeviceSchema(ma.Schema):
@@ -41,13 +41,13 @@ class DeviceOutSchema(ma.Schema):
     organisations = ma.fields.Function(lambda d: sorted(o.code for o in d.organisations))
     person = ma.fields.Function(lambda d: d.person.code if d.person else None)
     can_push = ma.fields.Boolean()
-    enrolled_at = ma.fields.AwareDateTime(allow_none=True)
-    revoked_at = ma.fields.AwareDateTime(allow_none=True)
-    last_seen_at = ma.fields.AwareDateTime(allow_none=True)
-    last_push_at = ma.fields.AwareDateTime(allow_none=True)
+    enrolled_at = Timestamp(allow_none=True)
+    revoked_at = Timestamp(allow_none=True)
+    last_seen_at = Timestamp(allow_none=True)
+    last_push_at = Timestamp(allow_none=True)
     app_version = ma.fields.String(allow_none=True)
     queue_length = ma.fields.Integer(allow_none=True)
-    oldest_queued_at = ma.fields.AwareDateTime(allow_none=True)
+    oldest_queued_at = Timestamp(allow_none=True)
     last_clock_offset_s = ma.fields.Float(allow_none=True)
 
 
@@ -67,7 +67,7 @@ class DeviceDetailSchema(DeviceOutSchema):
 class EnrolmentOutSchema(ma.Schema):
     device = ma.fields.Nested(DeviceOutSchema)
     enrolment_token = ma.fields.String(metadata={"description": "Shown once; works once"})
-    enrolment_expires_at = ma.fields.AwareDateTime()
+    enrolment_expires_at = Timestamp()
     enrolment_qr = ma.fields.String(
         metadata={"description": 'QR text {"v":1,"url":...,"token":...}'})
 
@@ -81,4 +81,4 @@ class EnrolSchema(ma.Schema):
 class DeviceTokenSchema(ma.Schema):
     device = ma.fields.String(metadata={"description": "The device's code"})
     token = ma.fields.String(metadata={"description": "Bearer token; store it securely"})
-    server_time = ma.fields.AwareDateTime()
+    server_time = Timestamp()

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from server.auth.boundary import current_principal
 from server.common.listing import page_of, scoped_query, visible_one
-from server.common.schemas import ListArgs
+from server.common.schemas import ListArgs, Timestamp
 from server.people import services
 from server.people.models import Person
 from server.people.star_levels import standings
@@ -70,8 +70,8 @@ class RecordSessionSchema(ma.Schema):
     station_name = ma.fields.String()
     activity = ma.fields.String(allow_none=True)
     organisation = ma.fields.String(allow_none=True)
-    start_at = ma.fields.AwareDateTime(allow_none=True)
-    end_at = ma.fields.AwareDateTime(allow_none=True)
+    start_at = Timestamp(allow_none=True)
+    end_at = Timestamp(allow_none=True)
     status = ma.fields.String()
     credited_seconds = ma.fields.Integer()
     pending_seconds = ma.fields.Integer()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from server.common.schemas import Code
+from server.common.schemas import Code, Timestamp
 from server.qr.posters import LAYOUTS
 from server.stations.models import STATION_KINDS
 from sync.qr import b64url
@@ -39,5 +39,5 @@ class SigningKeySchema(ma.Schema):
     public_key = ma.fields.Function(lambda k: b64url(k.public_key),
                                     metadata={"description": "Raw Ed25519 key, base64url"})
     active = ma.fields.Boolean()
-    created_at = ma.fields.AwareDateTime()
-    retired_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = Timestamp()
+    retired_at = Timestamp(allow_none=True)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from server.auth.policy import managed_organisations, visible
 from server.auth.principal import Principal
-from server.common.rawsql import in_values
+from server.common.rawsql import fetch_plain, in_values
 from server.extensions import db
 from server.org.models import Organisation
 from server.reports.models import BranchPeriodTotal, PeriodMover, PersonBranchPeriod
@@ -98,7 +98,7 @@ def branch_figures(principal: Principal, period: str) -> dict[int, Figures]:
     organisations: dict[int, tuple[str, str, str]] = {}
     figures: dict[int, Figures] = {}
     for id_, code, name, path, credited, pending, sessions, people in \
-            db.session.connection().execute(query):
+            fetch_plain(db.session.connection(), query):
         organisations[id_] = (code, name, path)
         if sessions:
             figures[id_] = Figures(credited, pending, sessions, people)

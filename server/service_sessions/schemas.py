@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate, validates_schema
 
-from server.common.schemas import Code
+from server.common.schemas import Code, Timestamp
 from server.service_sessions.models import SESSION_FLAGS
 from server.service_sessions.status import credited_by
 from sync.evidence import ORDER as EVIDENCE_ORDER
@@ -43,10 +43,10 @@ class SessionOutSchema(ma.Schema):
     branch = ma.fields.Function(lambda s: s.branch.code if s.branch else None)
     status = ma.fields.String()
     derived_status = ma.fields.String()
-    start_at = ma.fields.AwareDateTime(allow_none=True)
-    end_at = ma.fields.AwareDateTime(allow_none=True)
-    derived_start_at = ma.fields.AwareDateTime(allow_none=True)
-    derived_end_at = ma.fields.AwareDateTime(allow_none=True)
+    start_at = Timestamp(allow_none=True)
+    end_at = Timestamp(allow_none=True)
+    derived_start_at = Timestamp(allow_none=True)
+    derived_end_at = Timestamp(allow_none=True)
     flags = ma.fields.Function(
         lambda s: [f for f in s.flags.split(",") if f]
         + (["over_daily_limit"] if s.over_daily_limit else []),
@@ -69,8 +69,8 @@ class ReviewSchema(ma.Schema):
                                 validate=validate.OneOf(["approved", "rejected", "amended"]))
     reason = ma.fields.String(load_default=None, allow_none=True,
                               validate=validate.Length(max=2000))
-    start_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
-    end_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    start_at = Timestamp(load_default=None, allow_none=True)
+    end_at = Timestamp(load_default=None, allow_none=True)
 
     @validates_schema
     def _amendment_is_complete(self, data, **kwargs):
@@ -88,7 +88,7 @@ class ReviewSchema(ma.Schema):
 class PairingBacklogSchema(ma.Schema):
     rows = ma.fields.Integer(metadata={"description": "Queued re-pairings"})
     people = ma.fields.Integer(metadata={"description": "Distinct people among them"})
-    oldest_queued_at = ma.fields.DateTime(allow_none=True)
+    oldest_queued_at = Timestamp(allow_none=True)
 
 
 class RetroactiveEntrySchema(ma.Schema):
@@ -97,8 +97,8 @@ class RetroactiveEntrySchema(ma.Schema):
     person = Code(required=True)
     station = Code(required=True)
     activity = Code(load_default=None, allow_none=True)
-    start_at = ma.fields.AwareDateTime(required=True)
-    end_at = ma.fields.AwareDateTime(required=True)
+    start_at = Timestamp(required=True)
+    end_at = Timestamp(required=True)
     reason = ma.fields.String(required=True, validate=validate.Length(min=2, max=2000),
                               metadata={"description": "Why no scan was recorded, and who "
                                                        "vouches for the service"})

@@ -8,7 +8,7 @@ from marshmallow import validate
 
 from server.auth.boundary import current_principal
 from server.common.listing import visible_one
-from server.common.schemas import Code
+from server.common.schemas import Code, Timestamp
 from server.db_types import utcnow
 from server.devices.services import current_device
 from server.extensions import limiter
@@ -24,7 +24,7 @@ blp = Blueprint("volunteer", __name__, url_prefix="",
 class InvitationOut(ma.Schema):
     person = ma.fields.String()
     code = ma.fields.String(metadata={"description": "Eight digits, shown once"})
-    expires_at = ma.fields.AwareDateTime()
+    expires_at = Timestamp()
 
 
 class PhoneEnrol(ma.Schema):
@@ -36,14 +36,14 @@ class PhoneToken(ma.Schema):
     person = ma.fields.String()
     name = ma.fields.String()
     token = ma.fields.String()
-    server_time = ma.fields.AwareDateTime()
+    server_time = Timestamp()
 
 
 class RecentSession(ma.Schema):
     id = ma.fields.String(metadata={"description": "The session's id, to ask for a correction"})
     station = ma.fields.String()
-    start_at = ma.fields.AwareDateTime(allow_none=True)
-    end_at = ma.fields.AwareDateTime(allow_none=True)
+    start_at = Timestamp(allow_none=True)
+    end_at = Timestamp(allow_none=True)
     status = ma.fields.String()
     credited_seconds = ma.fields.Integer()
     evidence = ma.fields.String(metadata={"description": EVIDENCE})

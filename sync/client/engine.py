@@ -78,7 +78,7 @@ class SyncClient:
                 break
             body = {"batch_id": str(uuid.uuid4()),
                     "sent_at": format_rfc3339(self.clock()),
-                    "device": self._health(), "events": events}
+                    "device": self._health(events), "events": events}
             answer = self._with_retries(lambda: self.transport.post_json(
                 "/api/v1/sync/push", body), allow_413=True)
             if answer.status == 413:
@@ -96,10 +96,16 @@ class SyncClient:
         self.store.set("last_error", None)
         return counts
 
-    def _health(self) -> dict:
+    def _health(self, events: list[dict]) -> dict:
+        """The queue as the request is built, this batch included, and (the
+        optional fields, docs/sync-protocol.md "Device health") what stays
+        queued once the server answers it: the outbox after the batch's
+        last ``seq`` (batches are taken in ``seq`` order)."""
         status = self.store.status()
+        left, oldest_left = self.store.queued_after(max(e["seq"] for e in events))
         return {"app_version": "ref-client/1", "queue_length": status["queue_length"],
-                "oldest_queued_at": status["oldest_queued_at"]}
+                "oldest_queued_at": status["oldest_queued_at"],
+                "queue_length_after": left, "oldest_queued_after_at": oldest_left}
 
     # -- pull -------------------------------------------------------------------------
     def pull(self, limit: int | None = 1000, max_pages: int | None = None) -> int:

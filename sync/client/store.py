@@ -111,6 +111,12 @@ class LocalStore:
         return [json.loads(row[0]) for row in self.db.execute(
             "SELECT event FROM outbox ORDER BY seq LIMIT ?", (limit,))]
 
+    def queued_after(self, seq: int) -> tuple[int, str | None]:
+        """How many scans are queued after ``seq``, and when the oldest of them was."""
+        count, oldest = self.db.execute(
+            "SELECT count(*), min(queued_at) FROM outbox WHERE seq > ?", (seq,)).fetchone()
+        return count, oldest
+
     def settle(self, results: list[dict], sent_at: str) -> int:
         """Drop events the server answered with a final status; log the answers."""
         from sync.protocol import FINAL_STATUSES

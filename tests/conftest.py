@@ -215,6 +215,22 @@ def make_user(app):
 
 
 @pytest.fixture
+def make_phone(app, world):
+    """``make_phone(person="P-BA-1")`` -> bearer token of that person's own phone."""
+    from server.common.lookup import by_code
+    from server.devices.services import create_personal_device
+    from server.people.models import Person
+
+    def make(person: str = "P-BA-1") -> str:
+        _, token = create_personal_device(by_code(Person, person),
+                                          f"PHONE-{uuid.uuid4().hex[:8]}", "test")
+        db.session.commit()
+        return token
+
+    return make
+
+
+@pytest.fixture
 def admin_token(make_user):
     return make_user("admin")
 

@@ -19,19 +19,9 @@ OWN = "/api/v1/volunteer/corrections"
 
 
 @pytest.fixture
-def phone(world):
+def phone(make_phone):
     """``phone(person)`` -> bearer token of that person's own phone."""
-    from server.common.lookup import by_code
-    from server.devices.services import create_personal_device
-    from server.people.models import Person
-
-    def make(person: str = "P-BA-1") -> str:
-        _, token = create_personal_device(by_code(Person, person),
-                                          f"PHONE-{uuid.uuid4().hex[:8]}", "test")
-        db.session.commit()
-        return token
-
-    return make
+    return make_phone
 
 
 def _request(**fields) -> dict:

@@ -34,9 +34,13 @@ def _by_definition(figures, movers, paths, names):
         people = sum(figures[m].people for m in inside)
         for members in movers.values():
             people -= max(0, len([m for m in members if m in inside]) - 1)
-        rows.append({"code": code, "name": names[code],
-                     "credited_seconds": sum(figures[m].credited_seconds for m in inside),
+        credited, reviewed, entered = (
+            sum(getattr(figures[m], f"{kind}_seconds") for m in inside)
+            for kind in ("credited", "reviewed", "entered"))
+        rows.append({"code": code, "name": names[code], "credited_seconds": credited,
                      "pending_seconds": sum(figures[m].pending_seconds for m in inside),
+                     "proven_seconds": credited - reviewed - entered,
+                     "reviewed_seconds": reviewed, "entered_seconds": entered,
                      "sessions": sum(figures[m].sessions for m in inside), "people": people})
     return rows
 
@@ -47,9 +51,13 @@ def test_each_node_holds_its_subtree_once(seed):
     codes = _tree(rng)
     ids = {code: n for n, code in enumerate(codes)}
     paths = {ids[code]: path for code, path in codes.items()}
-    figures = {ids[code]: Figures(rng.randint(0, 10**6), rng.randint(0, 10**5),
-                                  rng.randint(1, 50), rng.randint(3, 40))
-               for code in rng.sample(list(codes), rng.randint(1, len(codes)))}
+    figures = {}
+    for code in rng.sample(list(codes), rng.randint(1, len(codes))):
+        credited = rng.randint(0, 10**6)
+        reviewed = rng.randint(0, credited)
+        figures[ids[code]] = Figures(credited, rng.randint(0, 10**5), reviewed,
+                                     rng.randint(0, credited - reviewed),
+                                     rng.randint(1, 50), rng.randint(3, 40))
     movers = {("p", n): rng.sample(list(figures), min(len(figures), rng.randint(2, 3)))
               for n in range(rng.randint(0, 3))}
     movers = {key: members for key, members in movers.items() if len(members) > 1}

@@ -45,7 +45,8 @@ def _counted_from_sessions(principal: Principal, start: date, end: date) -> tota
                func.count(ServiceSession.id), func.count(func.distinct(ServiceSession.person_id)))
         .where(ServiceSession.local_date >= start, ServiceSession.local_date <= end,
                counted(), session_scope(principal))).one()
-    return totals.Figures(int(row[0]), int(row[1]), row[2], row[3])
+    return totals.Figures(credited_seconds=int(row[0]), pending_seconds=int(row[1]),
+                          sessions=row[2], people=row[3])
 
 
 #: The queue count stops here ("1000+"): counting a city's backlog exactly

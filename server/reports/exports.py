@@ -9,14 +9,22 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.page import PageMargins
 
 COLUMNS = [("code", "编码"), ("name", "名称"), ("credited_hours", "认定服务时长(小时)"),
+           ("proven_hours", "其中扫码证明(小时)"), ("reviewed_hours", "其中审核认定(小时)"),
+           ("entered_hours", "其中事后补录(小时)"),
            ("pending_hours", "待审核时长(小时)"), ("sessions", "服务次数"), ("people", "人数")]
 #: A cell starting with one of these would be run as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+_HOURS = ("credited", "proven", "reviewed", "entered", "pending")
+
+
 def _with_hours(rows: list[dict]) -> list[dict]:
-    return [{**r, "credited_hours": round(r["credited_seconds"] / 3600, 2),
-             "pending_hours": round(r["pending_seconds"] / 3600, 2)} for r in rows]
+    """Hours to two decimals beside the seconds; the credited split is
+    rounded from the seconds too, so a rounded part may differ from the
+    rounded whole by 0.01."""
+    return [{**r, **{f"{kind}_hours": round(r[f"{kind}_seconds"] / 3600, 2)
+                     for kind in _HOURS}} for r in rows]
 
 
 def _safe(value):
@@ -55,7 +63,7 @@ def to_xlsx(rows: list[dict], title: str) -> bytes:
             if isinstance(value, str):
                 # Text stays text: openpyxl would store "=..." as a formula.
                 sheet.cell(row=number, column=column).data_type = "s"
-    for letter, width in zip("ABCDEF", (18, 32, 20, 20, 12, 10)):
+    for letter, width in zip("ABCDEFGHI", (18, 32, 20, 18, 18, 18, 18, 12, 10)):
         sheet.column_dimensions[letter].width = width
     sheet.print_title_rows = "2:2"
     sheet.page_setup.orientation = "landscape"

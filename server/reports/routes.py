@@ -41,6 +41,13 @@ class ReportRow(ma.Schema):
     code = ma.fields.String()
     name = ma.fields.String()
     credited_seconds = ma.fields.Integer()
+    proven_seconds = ma.fields.Integer(metadata={
+        "description": "Of the credited seconds, those the scans alone credit (docs/trust.md)"})
+    reviewed_seconds = ma.fields.Integer(metadata={
+        "description": "Of the credited seconds, those a reviewer approved or amended"})
+    entered_seconds = ma.fields.Integer(metadata={
+        "description": "Of the credited seconds, those entered afterwards (补录) and approved; "
+                       "proven + reviewed + entered = credited"})
     pending_seconds = ma.fields.Integer()
     sessions = ma.fields.Integer()
     people = ma.fields.Integer()

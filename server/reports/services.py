@@ -21,6 +21,7 @@ from server.extensions import db
 from server.org.models import Area, Membership, Organisation
 from server.people.models import Person
 from server.reports import totals
+from server.reports.totals_rules import SUMMED
 from server.service_sessions.models import ServiceSession, counted
 from server.stations.models import Station
 
@@ -92,16 +93,18 @@ def _credited_to(organisation_ids):
 
 
 def _measures(s=ServiceSession):
-    return (func.coalesce(func.sum(s.credited_seconds), 0).label("credited_seconds"),
-            func.coalesce(func.sum(s.pending_seconds), 0).label("pending_seconds"),
+    """The figures of a group of sessions, in ``totals.Figures``' order."""
+    return (*(func.coalesce(func.sum(getattr(s, column)), 0).label(column)
+              for column in SUMMED),
             func.count(s.id).label("sessions"),
             func.count(func.distinct(s.person_id)).label("people"))
 
 
 def service_hours(principal: Principal, group_by: str, start: date, end: date,
                   rollup: bool = False) -> list[dict]:
-    """Rows of ``code``, ``name``, ``credited_seconds``, ``pending_seconds``,
-    ``sessions``, ``people``, ordered by code."""
+    """Rows of ``code``, ``name``, ``credited_seconds`` (and their split:
+    ``proven_seconds``, ``reviewed_seconds``, ``entered_seconds``),
+    ``pending_seconds``, ``sessions``, ``people``, ordered by code."""
     if group_by == "branch":
         period = totals.period_key(start, end)
         if period and totals.answers_for(principal):
@@ -133,9 +136,9 @@ def service_hours(principal: Principal, group_by: str, start: date, end: date,
 
 def _report_row(row) -> dict:
     """A grouped SQL row with whole numbers (PostgreSQL sums bigints as numeric)."""
-    return {"code": row.code, "name": row.name, "credited_seconds": int(row.credited_seconds),
-            "pending_seconds": int(row.pending_seconds), "sessions": row.sessions,
-            "people": row.people}
+    figures = totals.Figures(*(int(getattr(row, column)) for column in SUMMED),
+                             row.sessions, row.people)
+    return {"code": row.code, "name": row.name, **figures.row()}
 
 
 def _branches_from_totals(principal: Principal, period: str, rollup: bool) -> list[dict]:
@@ -147,9 +150,7 @@ def _branches_from_totals(principal: Principal, period: str, rollup: bool) -> li
                         {branch: organisations[branch][2] for branch in figures},
                         {code: name for code, name, _ in organisations.values()})
     return sorted(({"code": organisations[branch][0], "name": organisations[branch][1],
-                    "credited_seconds": own.credited_seconds,
-                    "pending_seconds": own.pending_seconds, "sessions": own.sessions,
-                    "people": own.people} for branch, own in figures.items()),
+                    **own.row()} for branch, own in figures.items()),
                   key=lambda row: row["code"])
 
 
@@ -170,14 +171,11 @@ def _rolled_up(model, member_column, where, node_filter, join=None) -> list[dict
         query = select(*columns).select_from(ServiceSession)
         return (query.join(*join) if join is not None else query).where(where)
 
-    sums = db.session.execute(base(
-        member_column.label("member"), func.sum(ServiceSession.credited_seconds),
-        func.sum(ServiceSession.pending_seconds), func.count(ServiceSession.id),
-        func.count(func.distinct(ServiceSession.person_id)))
-        .group_by(member_column)).all()
+    sums = db.session.execute(base(member_column.label("member"), *_measures())
+                              .group_by(member_column)).all()
     if not sums:
         return []
-    figures = {row[0]: totals.Figures(int(row[1] or 0), int(row[2] or 0), row[3], row[4])
+    figures = {row[0]: totals.Figures(*(int(value or 0) for value in row[1:]))
                for row in sums}
     members_of: dict[int, list[int]] = {}
     for member, person in db.session.execute(
@@ -212,18 +210,16 @@ def _roll_up(figures: dict[int, "totals.Figures"], movers: dict, paths: dict[int
     each of its ancestors took 120,000; docs/benchmarks.md, "Reports through
     gunicorn").
     """
-    # path -> [credited, pending, sessions, people]; plain lists, not Figures.
+    # path -> the Figures fields in order; plain lists, not Figures.
     sums: dict[str, list[int]] = {}
     for member, own in figures.items():
         path = paths[member]
         node = sums.get(path)
+        values = [getattr(own, name) for name in _FIGURES]
         if node is None:
-            sums[path] = [own.credited_seconds, own.pending_seconds, own.sessions, own.people]
+            sums[path] = values
         else:  # two members on one path: only if a path were reused
-            node[0] += own.credited_seconds
-            node[1] += own.pending_seconds
-            node[2] += own.sessions
-            node[3] += own.people
+            node[:] = [a + b for a, b in zip(node, values)]
     levels: dict[int, list[str]] = {}
     for path in sums:
         levels.setdefault(path.count("/"), []).append(path)
@@ -238,20 +234,22 @@ def _roll_up(figures: dict[int, "totals.Figures"], movers: dict, paths: dict[int
                 sums[parent_path] = node.copy()
                 above.append(parent_path)
             else:
-                parent[0] += node[0]
-                parent[1] += node[1]
-                parent[2] += node[2]
-                parent[3] += node[3]
+                for n, value in enumerate(node):
+                    parent[n] += value
     rolled = {path[path.rfind("/", 0, len(path) - 1) + 1:-1]: node
               for path, node in sums.items()}
     for members in movers.values():
         shared = Counter(code for member in members if member in paths
                          for code in paths[member].strip("/").split("/"))
         for code, times in shared.items():
-            rolled[code][3] -= times - 1
-    return [{"code": code, "name": names[code], "credited_seconds": node[0],
-             "pending_seconds": node[1], "sessions": node[2], "people": node[3]}
+            rolled[code][-1] -= times - 1  # people
+    return [{"code": code, "name": names[code], **totals.Figures(*node).row()}
             for code, node in sorted(rolled.items()) if code in names]
+
+
+#: The fields of ``totals.Figures``, in order (people last).
+_FIGURES = ("credited_seconds", "pending_seconds", "reviewed_seconds", "entered_seconds",
+            "sessions", "people")
 
 
 #: Beyond this many branches (a district and up), the stations behind a

@@ -25,8 +25,22 @@ from server.reports.models import BranchPeriodTotal, PeriodMover, PersonBranchPe
 class Figures:
     credited_seconds: int = 0
     pending_seconds: int = 0
+    #: Of the credited seconds: approved by a reviewer, entered afterwards.
+    reviewed_seconds: int = 0
+    entered_seconds: int = 0
     sessions: int = 0
     people: int = 0
+
+    def row(self) -> dict:
+        """The report row's figures, with the credited seconds split by what
+        credits them (docs/trust.md): proven by scans, reviewed, entered."""
+        return {"credited_seconds": self.credited_seconds,
+                "pending_seconds": self.pending_seconds,
+                "proven_seconds": (self.credited_seconds - self.reviewed_seconds
+                                   - self.entered_seconds),
+                "reviewed_seconds": self.reviewed_seconds,
+                "entered_seconds": self.entered_seconds,
+                "sessions": self.sessions, "people": self.people}
 
 
 def period_key(start: date, end: date) -> str | None:
@@ -91,17 +105,17 @@ def branch_figures(principal: Principal, period: str) -> dict[int, Figures]:
     """
     t = BranchPeriodTotal
     query = (select(Organisation.id, Organisation.code, Organisation.name, Organisation.path,
-                    t.credited_seconds, t.pending_seconds, t.sessions, t.people)
+                    t.credited_seconds, t.pending_seconds, t.reviewed_seconds,
+                    t.entered_seconds, t.sessions, t.people)
              .outerjoin(t, (t.branch_id == Organisation.id) & (t.period == period)))
     if not principal.is_admin:
         query = query.where(visible(principal, Organisation))
     organisations: dict[int, tuple[str, str, str]] = {}
     figures: dict[int, Figures] = {}
-    for id_, code, name, path, credited, pending, sessions, people in \
-            fetch_plain(db.session.connection(), query):
+    for id_, code, name, path, *sums in fetch_plain(db.session.connection(), query):
         organisations[id_] = (code, name, path)
-        if sessions:
-            figures[id_] = Figures(credited, pending, sessions, people)
+        if sums[-2]:  # sessions
+            figures[id_] = Figures(*sums)
     principal.memo.setdefault("organisations", organisations)
     return figures
 
@@ -126,19 +140,18 @@ def movers(principal: Principal, periods: list[str]) -> dict[tuple[str, int], li
 def scope_figures(principal: Principal, periods: list[str]) -> dict[str, Figures]:
     """Everything ``principal`` may count, per period: one sum per period,
     people counted once even when they served in two visible branches."""
-    query = (select(BranchPeriodTotal.period,
-                    func.sum(BranchPeriodTotal.credited_seconds),
-                    func.sum(BranchPeriodTotal.pending_seconds),
-                    func.sum(BranchPeriodTotal.sessions), func.sum(BranchPeriodTotal.people))
+    t = BranchPeriodTotal
+    query = (select(t.period, func.sum(t.credited_seconds), func.sum(t.pending_seconds),
+                    func.sum(t.reviewed_seconds), func.sum(t.entered_seconds),
+                    func.sum(t.sessions), func.sum(t.people))
              .where(BranchPeriodTotal.period.in_(periods))
              .group_by(BranchPeriodTotal.period))
     branches = _visible_branches(principal)
     if branches is not None:
         query = query.where(branches)
     result = {period: Figures() for period in periods}
-    for period, credited, pending, sessions, people in db.session.execute(query):
-        result[period] = Figures(int(credited or 0), int(pending or 0), int(sessions or 0),
-                                 int(people or 0))
+    for period, *sums in db.session.execute(query):
+        result[period] = Figures(*(int(value or 0) for value in sums))
     for (period, _), members in movers(principal, periods).items():
         result[period].people -= len(members) - 1
     return result

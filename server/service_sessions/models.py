@@ -14,8 +14,9 @@ REVIEW_DECISIONS = ("approved", "rejected", "amended")
 #: Derived statuses a secretary has to look at.
 REVIEW_QUEUE = ("missing_checkout", "too_long", "orphan_checkout", "needs_review")
 #: Why a session may be flagged: its events' flags, and the day's limits.
-SESSION_FLAGS = ("retroactive", "over_daily_limit", "no_branch", "outside_geofence",
-                 "clock_corrected", "revoked_qr", "repeat_scan")
+SESSION_FLAGS = ("unsigned_scan", "late_upload", "retroactive", "over_daily_limit",
+                 "no_branch", "outside_geofence", "clock_corrected", "revoked_qr",
+                 "repeat_scan")
 
 
 def counted():

@@ -71,7 +71,7 @@ def _hash(n: str, multiplier: int, modulo) -> str:
 
 
 def _generate_sessions(args, start_day: date) -> None:
-    from server.reports import totals_sql
+    from server.totals import triggers as totals_sql
     connection = db.session.connection()
     dialect = connection.dialect.name
     sql = _DIALECT[dialect]

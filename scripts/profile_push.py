@@ -106,7 +106,7 @@ def main() -> None:
     with database(args.backend) as url:
         world = build_world(url, 2000, stations=20)
         if args.no_triggers:
-            from server.reports import totals_sql
+            from server.totals import triggers as totals_sql
             engine = create_engine(url)
             with engine.begin() as connection:
                 totals_sql.uninstall(connection)

@@ -200,13 +200,13 @@ def _sqlite_begin(connection):
 @event.listens_for(Session, "before_commit")
 def _fold_service_totals(session: Session) -> None:
     """SQLite: fold the sessions this transaction changed into the service
-    totals before it commits (server/reports/totals_sql.py). Read-only
+    totals before it commits (server/totals/triggers.py). Read-only
     requests skip it: their deferred transaction may not write."""
     if not session.in_transaction() or session.get_bind().dialect.name != "sqlite":
         return
     from server.common.transactions import only_reads
     if only_reads():
         return
-    from server.reports import totals_sql
+    from server.totals import triggers as totals_sql
     session.flush()
     totals_sql.fold(session.connection())

@@ -102,7 +102,7 @@ def register_cli(app: Flask) -> None:
     @click.argument("action", type=click.Choice(["check", "rebuild"]))
     def service_totals_command(action):
         """Compare the trigger-kept service totals with the sessions, or rebuild them."""
-        from server.reports import totals_sql
+        from server.totals import triggers as totals_sql
         connection = db.session.connection()
         if action == "rebuild":
             totals_sql.rebuild(connection)

@@ -9,7 +9,7 @@ from server.org.models import Area, Membership, Organisation  # noqa: F401
 from server.pairing.models import PairingDue, PairingWorker  # noqa: F401
 from server.people.models import Person, PersonInvitation  # noqa: F401
 from server.qr.models import SigningKey  # noqa: F401
-from server.reports.models import BranchPeriodTotal, PeriodMover, PersonBranchPeriod  # noqa: F401
+from server.totals.models import BranchPeriodTotal, PeriodMover, PersonBranchPeriod  # noqa: F401
 from server.service_sessions.models import RetroactiveEntry, Review, ServiceSession  # noqa: F401
 from server.stations.models import Station  # noqa: F401
 from server.sync_feed.models import SyncChange, SyncCounter  # noqa: F401

@@ -128,7 +128,7 @@ def app(backend, database_urls, app_config):
 def _check_service_totals() -> None:
     """Whatever a test did to sessions, the trigger-kept totals must still
     equal a fresh computation from them."""
-    from server.reports.totals_sql import differences
+    from server.totals.triggers import differences
     with db.engine.connect() as connection:
         found = differences(connection)
     assert not any(found.values()), f"service totals drifted from the sessions: {found}"

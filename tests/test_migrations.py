@@ -55,8 +55,8 @@ def _triggers_as_migrated_equal_the_apps(engine) -> bool:
     installs today (read, then put back in a transaction rolled back): a
     change to the totals' SQL without a revision fails here, and so does a
     revision whose batch copy of a table dropped its triggers."""
-    from server.reports import totals_sql
-    from server.reports.totals_rules import TRIGGER_NAMES
+    from server.totals import triggers as totals_sql
+    from server.totals.rules import TRIGGER_NAMES
     with engine.connect() as connection:
         migrated = _trigger_definitions(connection)
         totals_sql.uninstall(connection)

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from server.reports.services import _roll_up
-from server.reports.totals import Figures
+from server.totals.figures import Figures
 
 
 def _tree(rng: random.Random) -> dict[str, str]:

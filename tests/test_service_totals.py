@@ -18,8 +18,8 @@ from server.common import rawsql
 from server.extensions import db
 from server.org.models import Organisation
 from server.people.models import Person
-from server.reports.models import BranchPeriodTotal, PeriodMover
-from server.reports.totals_sql import differences, fold, rebuild
+from server.totals.models import BranchPeriodTotal, PeriodMover
+from server.totals.triggers import differences, fold, rebuild
 from server.service_sessions.models import ServiceSession
 from server.stations.models import Station
 

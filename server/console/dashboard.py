@@ -14,7 +14,7 @@ from server.db_types import utcnow
 from server.devices.health import SILENT_AFTER
 from server.devices.models import Device
 from server.extensions import db
-from server.reports import totals
+from server.totals import figures as totals
 from server.pairing import worker as pairing_worker
 from server.reports.services import review_scope, session_scope
 from server.service_sessions.models import ServiceSession, counted

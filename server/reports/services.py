@@ -20,8 +20,8 @@ from server.errors import ValidationFailed
 from server.extensions import db
 from server.org.models import Area, Membership, Organisation
 from server.people.models import Person
-from server.reports import totals
-from server.reports.totals_rules import SUMMED
+from server.totals import figures as totals
+from server.totals.rules import SUMMED
 from server.service_sessions.models import ServiceSession, counted
 from server.stations.models import Station
 

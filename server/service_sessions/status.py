@@ -13,7 +13,7 @@ def counts(status: str) -> bool:
     """Whether a session of this status counts in the figures (its credited
     and pending hours, and as a session and a person): every one but a
     rejected one. The one rule; as SQL it is ``ServiceSession.counted()``,
-    and the totals' triggers say it in server/reports/totals_rules.py."""
+    and the totals' triggers say it in server/totals/rules.py."""
     return status != REJECTED
 
 

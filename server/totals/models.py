@@ -6,7 +6,7 @@ two branches of one subtree in a period is one person there. So besides the
 sums we keep each person's presence per branch and period, and the few
 people present in more than one branch (``PeriodMover``), which is all a
 rollup needs to count people exactly. The triggers live in
-``server/reports/totals_sql.py``; they run in the transaction that changes
+``server/totals/triggers.py``; they run in the transaction that changes
 the session, whatever code changes it. They are derived data, hence no
 foreign keys: checking them would cost every push and protect nothing.
 """
@@ -69,7 +69,7 @@ class PeriodMover(db.Model):
 
 class ServiceTotalChange(db.Model):
     """SQLite only: the sessions a transaction counted in or out, waiting to be
-    folded into the figures above before it commits (``totals_sql.fold``).
+    folded into the figures above before it commits (``triggers.fold``).
 
     SQLite has row triggers only; updating nine figures per changed session
     from them cost a push more than writing the sessions. The triggers now

@@ -1,4 +1,4 @@
-"""Reading the trigger-kept figures (``server/reports/models.py``).
+"""Reading the trigger-kept figures (``server/totals/models.py``).
 
 They answer for whole months, quarters and years, for callers whose sessions
 are exactly those of the branches they may see (everyone but station
@@ -18,7 +18,7 @@ from server.auth.principal import Principal
 from server.common.rawsql import fetch_plain, in_values
 from server.extensions import db
 from server.org.models import Organisation
-from server.reports.models import BranchPeriodTotal, PeriodMover, PersonBranchPeriod
+from server.totals.models import BranchPeriodTotal, PeriodMover, PersonBranchPeriod
 
 
 @dataclass(slots=True)

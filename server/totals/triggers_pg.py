@@ -1,9 +1,9 @@
 """PostgreSQL's service-total triggers: per statement, with transition
 tables, so a push batch updates each figure once however many sessions it
-touched (server/reports/totals_sql.py says why triggers)."""
+touched (server/totals/triggers.py says why triggers)."""
 from __future__ import annotations
 
-from server.reports.totals_rules import COUNTED, SUMMED, period_expressions
+from server.totals.rules import COUNTED, SUMMED, period_expressions
 
 
 def _pg_function(name: str, sources: list[tuple[str, int]]) -> str:

@@ -1,11 +1,11 @@
 """SQLite's service-total triggers: each counted session in or out appends
 a row to ``service_total_change``, and ``fold`` applies a transaction's
-rows set-based before it commits (server/reports/totals_sql.py says why)."""
+rows set-based before it commits (server/totals/triggers.py says why)."""
 from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-from server.reports.totals_rules import COUNTED, SUMMED, period_expressions
+from server.totals.rules import COUNTED, SUMMED, period_expressions
 
 
 _WATCHED = ("person_id", "branch_id", "local_date", "status", *SUMMED)

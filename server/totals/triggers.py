@@ -14,8 +14,8 @@ SQLAlchemy ``before_commit`` hook does it for every app transaction; code
 writing sessions on a bare connection calls ``fold`` itself, and what it
 forgets is folded by the next app transaction, since the log is global).
 
-The triggers themselves are in totals_sqlite.py and totals_pg.py, what
-counts for them in totals_rules.py. The migrations carry the SQL they ran
+The triggers themselves are in triggers_sqlite.py and triggers_pg.py, what
+counts for them in rules.py. The migrations carry the SQL they ran
 (docs/migrations.md): a change to the triggers' SQL needs a new revision
 holding the new SQL, and tests/test_migrations.py fails until it exists.
 """
@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
-from server.reports import totals_pg, totals_sqlite
-from server.reports.totals_rules import COUNTED, SUMMED, TRIGGER_NAMES, period_expressions
-from server.reports.totals_sqlite import fold  # noqa: F401 - part of this module's API
+from server.totals import triggers_pg, triggers_sqlite
+from server.totals.rules import COUNTED, SUMMED, TRIGGER_NAMES, period_expressions
+from server.totals.triggers_sqlite import fold  # noqa: F401 - part of this module's API
 
 PERIOD_TABLES = ("period_mover", "branch_period_total", "person_branch_period")
 
@@ -33,9 +33,9 @@ PERIOD_TABLES = ("period_mover", "branch_period_total", "person_branch_period")
 def install(connection: Connection) -> None:
     """Create the triggers."""
     if connection.dialect.name == "sqlite":
-        statements = totals_sqlite.change_log_triggers()
+        statements = triggers_sqlite.change_log_triggers()
     else:
-        statements = totals_pg.trigger_statements()
+        statements = triggers_pg.trigger_statements()
     for statement in statements:
         connection.exec_driver_sql(statement)
 

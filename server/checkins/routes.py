@@ -6,7 +6,6 @@ from functools import partial
 from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.exc import DBAPIError
 
 from server.auth.boundary import require_admin
 from server.auth.tokens import bearer_token, hash_token
@@ -15,6 +14,7 @@ from server.checkins.models import QuarantinedEvent
 from server.checkins.schemas import (DismissSchema, PushResponseSchema, PushSchema,
                                      QuarantineArgs, QuarantinedOutSchema, ReplaySchema)
 from server.common.listing import page_of
+from server.database_faults import driver_error_classes, worth_retrying
 from server.devices.services import current_device
 from server.errors import AppError, NotFound
 from server.extensions import db, limiter
@@ -25,8 +25,8 @@ blp = Blueprint("sync", __name__, url_prefix="/sync",
 quarantine_blp = Blueprint("quarantine", __name__, url_prefix="/quarantine",
                            description="Events that reached the server but cannot count yet.")
 
-#: PostgreSQL deadlock and serialisation failures: the batch is simply retried.
-_RETRYABLE_SQLSTATES = {"40P01", "40001"}
+#: Times a batch is tried when the database says to try again (``worth_retrying``).
+PUSH_ATTEMPTS = 3
 
 
 def _device_key() -> str:
@@ -63,7 +63,7 @@ class Push(MethodView):
             raise AppError("batch_too_large", "The batch has more bytes than allowed.",
                            status=413, limits=ingest.push_limits())
         body = request.get_data(cache=False)
-        for attempt in range(3):
+        for attempt in range(1, PUSH_ATTEMPTS + 1):
             try:
                 # Serialised by hand: the answer is plain data, and the schema
                 # (kept above for the OpenAPI description) cost ~15 ms a batch.
@@ -73,9 +73,10 @@ class Push(MethodView):
                 response.call_on_close(partial(pairing_queue.drain_after_response,
                                                current_app._get_current_object()))
                 return response
-            except DBAPIError as error:
-                if getattr(error.orig, "sqlstate", None) not in _RETRYABLE_SQLSTATES \
-                        or attempt == 2:
+            except tuple(driver_error_classes()) as error:
+                # The fast paths raise the drivers' own errors, the rest
+                # SQLAlchemy's: both are judged alike.
+                if not worth_retrying(error) or attempt == PUSH_ATTEMPTS:
                     raise
                 # The rollback expires ``device``; it reloads on next use.
                 db.session.rollback()

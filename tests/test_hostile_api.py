@@ -42,14 +42,20 @@ def test_api_never_errors_and_keeps_its_schema(app, world, admin_token):
     assert failures == []
 
 
+#: Any text JSON can carry: lone surrogates ("\\ud800", which no database
+#: can store) and U+0000 (which PostgreSQL refuses) included.
+texts = st.text(st.characters(exclude_categories=()), max_size=30) | st.sampled_from(
+    ["\ud800", "a\udfffb", "\x00", "2.1\x00"])
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
-                                                                max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.text(st.characters(exclude_categories=()), max_size=10), inner, max_size=4),
     max_leaves=20)
-#: Valid RFC 3339 times from year 1 to 9999, at the extreme offsets too.
+#: Valid RFC 3339 times from year 1 to 9999, at the extreme offsets too (off
+#: the calendar in UTC at the ends).
 times = st.builds(lambda d, offset: d.isoformat() + offset, st.datetimes(),
-                  st.sampled_from(["+08:00", "Z", "+14:00", "-14:00"]))
+                  st.sampled_from(["+08:00", "Z", "+14:00", "-14:00"])) | st.sampled_from(
+    ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
 #: Integers around the sizes columns and JSON hold.
 edge_integers = st.integers() | st.sampled_from(
     [2**31 - 1, 2**31, 2**53 - 1, 2**53, 2**63, -1])

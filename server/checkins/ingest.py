@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask import current_app
 from sqlalchemy import delete, insert, select
@@ -26,6 +26,7 @@ from server.checkins.event_store import insert_events
 from server.checkins.models import DeviceSeqRange, QuarantinedEvent
 from server.checkins.resolve import load_context, resolve_event
 from server.common.rawsql import RawSql
+from server.common.text import storable
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import AppError
@@ -33,9 +34,9 @@ from server.extensions import db
 from server.service_sessions import pairing_queue
 from server.service_sessions.recompute import Touched
 from sync.clock import clock_offset_s
-from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, QUARANTINED, EventRejected,
-                           PushedEvent, canonical_json, event_id_of, hash_text, parse_envelope,
-                           parse_event)
+from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, LONE_SURROGATE, QUARANTINED,
+                           EventRejected, PushedEvent, event_id_of, hash_text, parse_envelope,
+                           parse_event, stored_text)
 from sync.seqranges import merge_runs, missing_since_first
 from sync.timeutil import format_rfc3339, parse_rfc3339
 
@@ -51,6 +52,8 @@ class _Item:
     seq: int | None
     #: Canonical JSON of the event: what is stored as ``raw`` and hashed.
     text: str = ""
+    #: False when the text holds what cannot be stored (``stored_text``).
+    whole: bool = True
     parsed: PushedEvent | None = None
 
 
@@ -102,6 +105,8 @@ def record_batch(device: Device, body: bytes) -> dict:
     parsed = []
     for item in fresh:
         try:
+            if not item.whole:
+                raise EventRejected("malformed", LONE_SURROGATE)
             item.parsed = parse_event(item.raw)
             parsed.append(item)
         except EventRejected as rejected:
@@ -153,9 +158,9 @@ def _item(index: int, raw) -> _Item:
     seq = raw.get("seq") if isinstance(raw, dict) else None
     if type(seq) is not int or seq < 0 or seq >= 2**53:
         seq = None
-    text = canonical_json(raw)
+    text, whole = stored_text(raw)
     return _Item(index=index, raw=raw, event_id=event_id_of(raw), hash=hash_text(text), seq=seq,
-                 text=text)
+                 text=text, whole=whole)
 
 
 def _result(item: _Item, status: str, rejected: EventRejected | None = None) -> dict:
@@ -266,14 +271,17 @@ def _quarantine_row(device: Device, batch_id: str, item: _Item, rejected: EventR
 
 def _lock_and_record_health(device: Device, health: dict, received_at: datetime,
                             offset: float) -> None:
+    """Lock the device and keep what its health report says that can be
+    stored. A field that cannot (text with U+0000 or a lone surrogate, a
+    count beyond 32 bits, a time off the calendar in UTC) is left as it
+    was: a bad report never costs the batch."""
     db.session.execute(select(Device.id).where(Device.id == device.id).with_for_update())
     device.last_seen_at = device.last_push_at = received_at
     device.last_clock_offset_s = offset
     version = health.get("app_version")
-    if isinstance(version, str):
+    if isinstance(version, str) and storable(version[:40]):
         device.app_version = version[:40]
     queue_length = health.get("queue_length")
-    # A count no device can hold (the column is 32-bit) is not kept.
     if type(queue_length) is int and 0 <= queue_length < 2**31:
         device.queue_length = queue_length
     oldest = health.get("oldest_queued_at")
@@ -281,8 +289,9 @@ def _lock_and_record_health(device: Device, health: dict, received_at: datetime,
         device.oldest_queued_at = None
     elif oldest is not None:
         try:
-            device.oldest_queued_at = parse_rfc3339(oldest)
-        except (TypeError, ValueError):
+            # 0001-01-01T00:00:00+14:00 parses, but is no date in UTC.
+            device.oldest_queued_at = parse_rfc3339(oldest).astimezone(timezone.utc)
+        except (TypeError, ValueError, OverflowError):
             pass
     db.session.flush()
 

@@ -3,7 +3,8 @@
 JSON allows a lone UTF-16 surrogate (``"\\ud800"``), which has no UTF-8
 form; PostgreSQL refuses U+0000; an offset can push a time off the calendar
 in UTC. A scan holding such text is quarantined (its raw JSON kept, with
-``\\u`` escapes) and a health report's bad field is not kept.
+``\\u`` escapes), a health report's bad field is not kept, and the admin
+API answers 400 ``invalid_text``.
 """
 from __future__ import annotations
 
@@ -96,3 +97,32 @@ def test_a_health_report_field_that_cannot_be_stored_is_dropped_and_the_batch_ke
     assert device.app_version == "2.0"
     assert device.oldest_queued_at.isoformat() == "2026-12-01T00:00:00+00:00"
     assert device.queue_length == 3
+
+
+@pytest.mark.parametrize("path, method, body", [
+    ("/api/v1/areas", "post", {"code": "SZ-X", "name": "区" + LONE, "kind": "street",
+                               "parent": "SZ"}),
+    ("/api/v1/areas/SZ-NS", "patch", {"name": LONE}),
+    ("/api/v1/people", "post", {"code": "P-X", "name": LONE + "人", "kind": "volunteer",
+                                "branch": "BA-ZB1", "branch_since": "2026-01-01"}),
+    ("/api/v1/people/P-BA-1", "patch", {"name": "人" + LONE}),
+    ("/api/v1/organisations/BA-ZB1", "patch", {LONE: "an unknown field"}),
+])
+def test_admin_text_with_a_lone_surrogate_is_a_clear_400(client, world, admin_token, path,
+                                                         method, body):
+    answer = client.open(path, method=method.upper(), headers={
+        **auth(admin_token), "Content-Type": "application/json"},
+        data=json.dumps(body, ensure_ascii=True))
+    assert answer.status_code == 400, answer.get_data(as_text=True)
+    assert answer.json["code"] == "invalid_text"
+
+
+def test_a_device_enrolling_with_a_lone_surrogate_is_a_clear_400(client, world):
+    from server.devices.services import create_device
+    _, enrolment = create_device(world, {"code": "DEV-S", "name": "tablet",
+                                         "stations": ["ST-BA-1"], "organisations": []})
+    db.session.commit()
+    answer = client.post("/api/v1/devices/enrol", headers={"Content-Type": "application/json"},
+                         data=json.dumps({"token": enrolment, "app_version": LONE}))
+    assert answer.status_code == 400, answer.get_data(as_text=True)
+    assert answer.json["code"] == "invalid_text"

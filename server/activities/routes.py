@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.activities import services
 from server.activities.models import Activity
-from server.activities.attendance import attendance, mark_leave, meetings_in_period
+from server.activities.attendance import attendance, mark_leave
 from server.activities.schemas import (ActivityOutSchema, ActivitySchema, ActivityUpdateSchema,
-                                       AttendanceSchema, AttendanceSummarySchema, LeaveSchema,
-                                       MeetingsArgs)
+                                       AttendanceSchema, LeaveSchema)
 from server.auth.boundary import current_principal
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of, scoped_query, visible_one
 from server.common.schemas import ListArgs
 
@@ -71,16 +70,3 @@ class Leave(MethodView):
         activity = visible_one(Activity, code, "activity")
         mark_leave(current_principal(), activity, data["person"], data["reason"])
         return attendance(activity)
-
-
-@blp.route("/meetings")
-class Meetings(MethodView):
-    @blp.arguments(MeetingsArgs, location="query")
-    @blp.response(200, AttendanceSummarySchema(many=True))
-    def get(self, args):
-        """A branch's meetings in a month, each with its attendance figures"""
-        from server.org.models import Organisation
-        from server.reports.services import period_of
-        branch = visible_one(Organisation, args["branch"], "organisation")
-        start, end = period_of({"month": args["month"]})
-        return meetings_in_period(branch, start, end)

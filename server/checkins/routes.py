@@ -5,7 +5,6 @@ from functools import partial
 
 from flask import current_app, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.auth.boundary import require_admin
 from server.auth.tokens import bearer_token, hash_token
@@ -13,6 +12,7 @@ from server.checkins import ingest, reprocess
 from server.checkins.models import QuarantinedEvent
 from server.checkins.schemas import (DismissSchema, PushResponseSchema, PushSchema,
                                      QuarantineArgs, QuarantinedOutSchema, ReplaySchema)
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of
 from server.database_faults import driver_error_classes, worth_retrying
 from server.devices.services import current_device
@@ -50,6 +50,7 @@ class Push(MethodView):
     @blp.alt_response(403, description="A device that may not push at all")
     @blp.alt_response(413, description="More events or bytes than the limits in the body")
     @blp.alt_response(429, description="Too many requests; see Retry-After")
+    @blp.device_token
     def post(self):
         """Upload a batch of queued scans
 
@@ -103,7 +104,7 @@ def _entry(entry_id: int) -> QuarantinedEvent:
 
 @quarantine_blp.route("/<int:entry_id>/replay")
 class Replay(MethodView):
-    @quarantine_blp.arguments(ReplaySchema)
+    @quarantine_blp.arguments(ReplaySchema, required=False)
     @quarantine_blp.response(200, QuarantinedOutSchema)
     def post(self, data, entry_id):
         """Replay a quarantined event, optionally repaired"""

@@ -102,7 +102,9 @@ def _entry(entry_id: int) -> QuarantinedEvent:
     return entry
 
 
-@quarantine_blp.route("/<int:entry_id>/replay")
+# Entry numbers are 32-bit on PostgreSQL: a larger one is no entry (404), not
+# a number the database refuses (500).
+@quarantine_blp.route("/<int(max=2147483647):entry_id>/replay")
 class Replay(MethodView):
     @quarantine_blp.arguments(ReplaySchema, required=False)
     @quarantine_blp.response(200, QuarantinedOutSchema)
@@ -114,7 +116,7 @@ class Replay(MethodView):
         return entry
 
 
-@quarantine_blp.route("/<int:entry_id>/dismiss")
+@quarantine_blp.route("/<int(max=2147483647):entry_id>/dismiss")
 class Dismiss(MethodView):
     @quarantine_blp.arguments(DismissSchema)
     @quarantine_blp.response(200, QuarantinedOutSchema)

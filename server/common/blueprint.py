@@ -22,6 +22,7 @@ from flask_smorest.pagination import PaginationMetadataSchema
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
+from server.api import PROBLEM_MIMETYPE, ProblemSchema
 from server.common.text import json_has_lone_surrogate
 from server.errors import AppError
 
@@ -64,7 +65,6 @@ class Blueprint(flask_smorest.Blueprint):
         """flask-smorest's ``alt_response``; an error is a problem document
         unless said otherwise."""
         if response is None and int(status_code) >= 400:
-            from server.api import PROBLEM_MIMETYPE, ProblemSchema
             schema = schema or ProblemSchema
             content_type = content_type or PROBLEM_MIMETYPE
         return super().alt_response(status_code, response, schema=schema,

@@ -102,7 +102,12 @@ def _openapi_settings(app: Flask) -> None:
             "info": {"description": "Offline-first sync and administration API "
                                     "for community service stations. See docs/sync-protocol.md."},
             "components": {"securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"}}},
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "A user's token (POST /api/v1/auth/token)"},
+                "device": {"type": "http", "scheme": "bearer",
+                           "description": "A device's token: a station tablet's "
+                                          "(POST /api/v1/devices/enrol) or a volunteer's "
+                                          "own phone's (POST /api/v1/volunteer/enrol)"}}},
             "security": [{"bearer": []}],
         },
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import current_app, json
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
@@ -31,7 +32,11 @@ _HTTP_CODES = {
 
 
 class ProblemSchema(ma.Schema):
-    """An RFC 9457 problem document; ``code`` is the stable machine reason."""
+    """An RFC 9457 problem document; ``code`` is the stable machine reason.
+    Some problems add members of their own (``limits``, ``session``...)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     type = ma.fields.String()
     title = ma.fields.String()
@@ -61,8 +66,64 @@ def _title(status: int) -> str:
         return "Error"
 
 
+class ProblemDocuments(BasePlugin):
+    """apispec plugin: the error responses flask-smorest registers for every
+    status (422 of arguments, ``default``) are described as what is sent,
+    ``application/problem+json``, not JSON. (An operation's own error
+    responses say so through server/common/blueprint.py.)"""
+
+    def response_helper(self, response, **kwargs):
+        content = response.get("content") or {}
+        described = content.get("application/json")
+        if described is not None and _is_problem_schema(described.get("schema")):
+            content[PROBLEM_MIMETYPE] = content.pop("application/json")
+        return response
+
+
+def lenient2properties(self, field, ret: dict, **kwargs) -> dict:
+    """apispec attribute function: a field with ``metadata={"lenient": True}``
+    is described as ``anyOf: [<its schema>, {}]``: the server reads it when
+    it fits the schema and takes anything in its place (the push: a
+    malformed event is quarantined, a bad health field ignored, never the
+    batch refused). A fuzzer then sends no "invalid" value expecting a 4xx."""
+    if not field.metadata.get("lenient"):
+        return {}
+    described = dict(ret)
+    ret.clear()
+    description = described.pop("description", "")
+    if list(described) == ["allOf"] and len(described["allOf"]) == 1:
+        described = described["allOf"][0]  # a nested schema's bare $ref
+    return {"description": description, "anyOf": [described, {}]}
+
+
+def _is_problem_schema(schema) -> bool:
+    if isinstance(schema, dict):
+        return schema.get("$ref", "").rsplit("/", 1)[-1] == "Problem"
+    return schema is ProblemSchema or isinstance(schema, ProblemSchema)
+
+
 class ProblemApi(Api):
     ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, *args, **kwargs):
+        from server.common.routing import ExceptConverter, except_schema
+        super().__init__(*args, spec_kwargs={"extra_plugins": [ProblemDocuments()]}, **kwargs)
+        self.register_converter(ExceptConverter, except_schema)
+
+    def init_app(self, app, **kwargs):
+        from server.common.routing import ExceptConverter, truthful_allow
+        app.url_map.converters["except"] = ExceptConverter
+        app.after_request(truthful_allow)
+        super().init_app(app, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(lenient2properties)
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """Only the API's own Blueprint (server/common/blueprint.py), which
+        checks credentials, bodies and text the same way everywhere."""
+        from server.common.blueprint import Blueprint
+        if not isinstance(blp, Blueprint):
+            raise TypeError(f"{blp.name}: API blueprints are server.common.blueprint.Blueprint")
+        super().register_blueprint(blp, parameters=parameters, **options)
 
     def _register_error_handlers(self):
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
@@ -93,6 +154,10 @@ class ProblemApi(Api):
         if status >= 500:
             log.exception("unhandled error")
         headers = dict(data.get("headers") or {})
+        # Those werkzeug sets itself: Allow on a 405, WWW-Authenticate on a 401.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                headers.setdefault(name, value)
         if status == 429:
             headers.setdefault("Retry-After", str(_retry_after_seconds(error)))
         return problem_response(status, code, detail, headers, **extra)

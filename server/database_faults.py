@@ -56,6 +56,24 @@ def driver_error_classes() -> list[type[Exception]]:
     return classes
 
 
+#: PostgreSQL's deadlock and serialisation failure: the same work, done again, succeeds.
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def worth_retrying(error: Exception) -> bool:
+    """Whether the transaction that raised ``error`` may simply be run again:
+    a PostgreSQL deadlock or serialisation failure, or SQLite's write lock
+    still held by another writer when the busy timeout ran out. ``error`` is
+    SQLAlchemy's wrapper or the driver's own (``server.common.rawsql``)."""
+    driver_error = error.orig if isinstance(error, DBAPIError) else error
+    sqlstate = getattr(driver_error, "sqlstate", None)
+    if sqlstate:
+        return sqlstate in _RETRYABLE_SQLSTATES
+    import sqlite3
+    return (isinstance(driver_error, sqlite3.OperationalError)
+            and "database is locked" in str(driver_error))
+
+
 def fault_code(error: Exception) -> str | None:
     """Our code for a passing database fault, or None for anything else."""
     driver_error = error.orig if isinstance(error, DBAPIError) else error

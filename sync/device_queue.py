@@ -14,7 +14,7 @@ does); they win when given. Pure, like the rest of ``sync/``.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import NamedTuple
 
 from sync.timeutil import parse_rfc3339
@@ -48,9 +48,11 @@ def _oldest(length: int, health: dict, key: str) -> QueueAfter:
     if health[key] is None:
         return QueueAfter(length, None, True)
     try:
-        return QueueAfter(length, parse_rfc3339(health[key]), True)
-    except (TypeError, ValueError):
+        # 0001-01-01T00:00:00+14:00 parses, but is no date in UTC.
+        oldest = parse_rfc3339(health[key]).astimezone(timezone.utc)
+    except (TypeError, ValueError, OverflowError):
         return QueueAfter(length, None, False)
+    return QueueAfter(length, oldest, True)
 
 
 def queue_after(health: dict, sent: int) -> QueueAfter | None:

@@ -115,6 +115,28 @@ def canonical_json(raw_event) -> str:
     return json.dumps(raw_event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+#: Why an event holding a lone UTF-16 surrogate is malformed.
+LONE_SURROGATE = "text: a lone UTF-16 surrogate (\\ud800-\\udfff) cannot be stored"
+
+
+def stored_text(raw_event) -> tuple[str, bool]:
+    """The text an event is stored, hashed and compared by, and whether the
+    event can count.
+
+    That is ``canonical_json``, unless the event holds a lone UTF-16
+    surrogate (``"\\ud800"``: JSON allows one, UTF-8 cannot encode it, so no
+    database can store it). Then it is the same JSON with ``\\u`` escapes,
+    which can be kept and reads back as the event that was sent, and the
+    event is malformed (``LONE_SURROGATE``).
+    """
+    text = canonical_json(raw_event)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(raw_event, sort_keys=True, separators=(",", ":")), False
+    return text, True
+
+
 def _orjson_writes_alike(value) -> bool:
     # A plain loop, not all() over a generator: this runs for every event
     # pushed and would otherwise cost more than orjson saves.

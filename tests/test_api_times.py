@@ -97,9 +97,10 @@ def _path_values(made: dict, signing_key: str) -> dict:
 CODES = {"/api/v1/areas/{code}": "SZ-BA", "/api/v1/organisations/{code}": "BA-ZB1",
          "/api/v1/people/{code}": "P-BA-1", "/api/v1/people/{code}/record": "P-BA-1",
          "/api/v1/stations/{code}": "ST-BA-1", "/api/v1/stations/{code}/qr": "ST-BA-1",
-         "/api/v1/activities/{code}": "M-1", "/api/v1/activities/{code}/attendance": "M-1"}
+         "/api/v1/activities/{code}": "M-1", "/api/v1/activities/{code}/attendance": "M-1",
+         "/api/v1/organisations/{code}/meetings": "BA-DW"}
 QUERIES = {"/api/v1/people/{code}/record": {"from": "2020-01-01", "to": "2099-12-31"},
-           "/api/v1/activities/meetings": {"branch": "BA-DW", "month": "{month}"},
+           "/api/v1/organisations/{code}/meetings": {"month": "{month}"},
            "/api/v1/reports/service-hours": {"group_by": "person", "from": "{from}",
                                              "to": "{to}"},
            "/api/v1/reports/dual-reporting": {"branch": "BA-DW", "quarter": "2026-Q4"}}

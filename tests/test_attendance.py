@@ -40,7 +40,7 @@ def test_attendance_sheet_with_late_leave_absent_and_quorum(client, make_device,
     assert sheet["quorate"] is True and sheet["quorum_rule"] == "more_than_half"
     assert [v["person"] for v in sheet["visitors"]] == ["P-NS-1"]
     assert next(p for p in sheet["people"] if p["person"] == "P-BA-3")["leave_reason"] == "出差"
-    month = client.get("/api/v1/activities/meetings?branch=BA-DW&month=2026-11",
+    month = client.get("/api/v1/organisations/BA-DW/meetings?month=2026-11",
                        headers=auth(secretary)).json
     assert [(m["activity"], m["attendance_rate"]) for m in month] == [
         ("M-branch_general_meeting", round(2 / 3, 4))]

@@ -356,3 +356,18 @@ def test_the_next_page_keeps_the_filters(browser, live, client, make_device):
         assert kept in page.url
     assert page.locator("input[name=session]").count() == 1
     context.close()
+
+
+def test_a_page_far_past_the_end_of_any_list_is_an_empty_page(browser, live, world):
+    """``page`` comes from the address; one whose offset no database takes
+    (past 2^63 rows) answered 500."""
+    server, context, page = _administrator_page(browser, live, "admin-far")
+    for path in ("/console/people", "/console/activities", "/console/stations",
+                 "/console/devices", "/console/review", "/console/quarantine",
+                 "/console/corrections"):
+        for far in (2**63 + 1, 10**30):
+            answer = page.goto(f"{server.url}{path}?page={far}")
+            assert answer.status == 200, (path, far)
+            rows = page.locator("tbody tr:has(td:nth-child(2)), input[name=session]")
+            assert rows.count() == 0, path
+    context.close()

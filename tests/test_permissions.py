@@ -194,7 +194,7 @@ SERVICE_CASES = [
     ("API attendance of a meeting outside", "status", "GET",
      "/api/v1/activities/ACT-OUT/attendance", (200, 404, 404, 404)),
     ("API meetings of the station's host", "status", "GET",
-     "/api/v1/activities/meetings?branch=BA-ZB1&month=2026-11", (200, 200, 200, 403)),
+     "/api/v1/organisations/BA-ZB1/meetings?month=2026-11", (200, 200, 200, 403)),
     ("API dual reporting of the station's host", "status", "GET",
      "/api/v1/reports/dual-reporting?branch=BA-ZB1&quarter=2026-Q4", (200, 200, 200, 403)),
     ("console page of a meeting at the station: the roster", "console_roster", "GET",

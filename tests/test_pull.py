@@ -143,3 +143,52 @@ def test_personal_device_pulls_only_its_person(client, world, limit):
     data, _ = pull_all(client, token, limit=limit)
     assert set(data["people"]) == {"P-BA-1"}
     assert set(data["stations"]) == {"ST-BA-1", "ST-NS-1"}
+
+
+def test_a_pull_that_notes_the_device_seen_survives_a_push_committed_meanwhile(
+        app, client, make_device):
+    """SQLite: a pull reads in a deferred transaction, which cannot become a
+    writer once another writer committed after its first read. A pull that
+    wrote ``last_seen_at`` after reading failed (503) whenever a push
+    committed while it was reading. Here a real push commits in another
+    thread while the pull, done reading, is about to commit (held before
+    any other hook, flushing included, runs)."""
+    from datetime import datetime, timezone
+
+    from flask import has_request_context, request
+
+    from server.common.lookup import by_code
+    from server.devices.models import Device
+    from tests.sync_helpers import batch, push, recent, scan
+    puller_code, puller = make_device()
+    _, pusher = make_device()
+    by_code(Device, puller_code).last_seen_at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    db.session.commit()
+    reading, pushed = threading.Event(), threading.Event()
+
+    def hold_the_pull(session):
+        if has_request_context() and request.path == "/api/v1/sync/pull":
+            reading.set()
+            pushed.wait(10)
+
+    def push_meanwhile():
+        assert reading.wait(10)
+        with app.app_context():
+            answer = push(app.test_client(), pusher, batch([scan("P-BA-1", "check_in",
+                                                                 recent(1))]))
+            assert answer.status_code == 200, answer.json
+        pushed.set()
+
+    event.listen(Session, "before_commit", hold_the_pull, insert=True)
+    pusher_thread = threading.Thread(target=push_meanwhile)
+    pusher_thread.start()
+    try:
+        answer = client.get("/api/v1/sync/pull", headers=auth(puller))
+    finally:
+        pushed.set()
+        event.remove(Session, "before_commit", hold_the_pull)
+        pusher_thread.join(10)
+    assert answer.status_code == 200, answer.json
+    db.session.rollback()
+    seen = by_code(Device, puller_code).last_seen_at
+    assert seen > datetime(2026, 1, 2, tzinfo=timezone.utc)

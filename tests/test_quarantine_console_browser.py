@@ -167,3 +167,16 @@ def test_a_huge_scan_is_shown_cut_and_not_offered_for_correction(browser, live, 
     assert row.locator("textarea").count() == 0 and "内容过长" in row.inner_text()
     assert row.locator("button", has_text="重新处理").count() == 1  # as sent still works
     context.close()
+
+
+def test_an_entry_number_past_32_bits_is_not_found(browser, live, world):
+    """PostgreSQL's entry numbers are 32-bit: a larger one in the address was
+    sent to it and refused (500)."""
+    server, context, page = _administrator_page(browser, live, "admin-far")
+    page.goto(server.url + "/console/quarantine")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    for action in ("replay", "dismiss"):
+        answer = page.request.post(f"{server.url}/console/quarantine/{2**31}/{action}",
+                                   form={"csrf_token": token, "reason": "x"})
+        assert answer.status == 404, action
+    context.close()

@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.activities import services
 from server.activities.models import Activity
-from server.activities.attendance import attendance, mark_leave, meetings_in_period
+from server.activities.attendance import attendance, mark_leave
 from server.activities.schemas import (ActivityOutSchema, ActivitySchema, ActivityUpdateSchema,
-                                       AttendanceSchema, AttendanceSummarySchema, LeaveSchema,
-                                       MeetingsArgs)
+                                       AttendanceSchema, LeaveSchema)
 from server.auth.boundary import current_principal
 from server.auth.policy import may_read_members
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of, scoped_query, visible_one
 from server.common.schemas import ListArgs
 from server.errors import Forbidden
@@ -66,7 +65,7 @@ class Attendance(MethodView):
             but not its organisation's members.
         """
         activity = visible_one(Activity, code, "activity")
-        _require_members_of(activity.organisation)
+        require_members_of(activity.organisation)
         return attendance(activity)
 
 
@@ -81,26 +80,11 @@ class Leave(MethodView):
         return attendance(activity)
 
 
-@blp.route("/meetings")
-class Meetings(MethodView):
-    @blp.arguments(MeetingsArgs, location="query")
-    @blp.response(200, AttendanceSummarySchema(many=True))
-    def get(self, args):
-        """A branch's meetings in a month, each with its attendance figures
-
-        :raise 403: the caller sees the organisation (hosting a station they
-            manage) but not its members.
-        """
-        from server.org.models import Organisation
-        from server.reports.services import period_of
-        branch = visible_one(Organisation, args["branch"], "organisation")
-        _require_members_of(branch)
-        start, end = period_of({"month": args["month"]})
-        return meetings_in_period(branch, start, end)
-
-
-def _require_members_of(organisation) -> None:
+def require_members_of(organisation) -> None:
     """Attendance names an organisation's members (and their reasons for
-    leave): for those who manage it, not for a station it hosts."""
+    leave): for those who manage it, not for a station it hosts.
+
+    :raise Forbidden: the caller sees the organisation but not its members.
+    """
     if not may_read_members(current_principal(), organisation):
         raise Forbidden("Only those who manage the organisation see its attendance.")

@@ -5,7 +5,7 @@ import marshmallow as ma
 from marshmallow import validate, validates_schema
 
 from server.activities.models import ACTIVITY_KINDS
-from server.common.schemas import Code, Timestamp
+from server.common.schemas import MONTH_PATTERN, Code, Timestamp
 
 
 class _Times:
@@ -92,5 +92,5 @@ class AttendanceSchema(AttendanceSummarySchema):
 
 
 class MeetingsArgs(ma.Schema):
-    branch = Code(required=True)
-    month = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}$"))
+    month = ma.fields.String(required=True, validate=validate.Regexp(MONTH_PATTERN),
+                             metadata={"example": "2026-11"})

@@ -27,6 +27,21 @@ def install_request_boundary(app: Flask) -> None:
         g.pop("csrf_token", None)  # Flask-WTF's, read from the caller's own session
         g.pop("_login_user", None)  # Flask-Login's, loaded from the caller's own cookie
 
+    @app.before_request
+    def authenticate_api_caller():
+        """Who calls, before any argument is read: a caller without a valid
+        token hears 401 whatever its input (server/common/blueprint.py)."""
+        if not request.path.startswith("/api/v1/") or request.endpoint is None \
+                or request.method == "OPTIONS":
+            return
+        from server.common.blueprint import DEVICE, USER, credential_of
+        needed = credential_of(app.view_functions[request.endpoint], request.method)
+        if needed == USER:
+            current_principal()
+        elif needed == DEVICE:
+            from server.devices.services import current_device
+            current_device()
+
     @app.after_request
     def commit_or_roll_back(response):
         if response.status_code >= 400:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from server.auth import services
@@ -12,6 +11,7 @@ from server.auth.models import User
 from server.auth.schemas import (CredentialsSchema, TokenOutSchema, UserOutSchema, UserSchema,
                                  UserUpdateSchema)
 from server.auth.tokens import bearer_token
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of
 from server.common.lookup import by_code
 from server.extensions import limiter
@@ -32,7 +32,7 @@ class Token(MethodView):
 
     @blp.arguments(CredentialsSchema)
     @blp.response(201, TokenOutSchema)
-    @blp.doc(security=[])
+    @blp.public
     def post(self, credentials):
         """Sign in and get a bearer token
 

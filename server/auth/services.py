@@ -31,8 +31,10 @@ def _hash_password(password: str) -> str:
 
 def create_user(actor: str, data: dict) -> User:
     ensure_code_free(User, data["username"], "user", field="username")
+    # ``active`` set here, not left to the column default: the answer is
+    # written before the insert.
     user = User(username=data["username"], display_name=data["display_name"],
-                password_hash=_hash_password(data["password"]))
+                password_hash=_hash_password(data["password"]), active=True)
     user.grants = [_grant(g) for g in data.get("grants", [])]
     db.session.add(user)
     record_audit(actor, "create_user", "user", user.username,

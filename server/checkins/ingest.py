@@ -26,6 +26,7 @@ from server.checkins.event_store import insert_events
 from server.checkins.models import DeviceSeqRange, QuarantinedEvent
 from server.checkins.resolve import load_context, resolve_event
 from server.common.rawsql import RawSql
+from server.common.text import storable
 from server.db_types import utcnow
 from server.devices.models import Device
 from server.errors import AppError
@@ -34,9 +35,9 @@ from server.pairing import queue as pairing_queue
 from server.pairing.writer import Touched
 from sync.clock import clock_offset_s
 from sync.device_queue import queue_after
-from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, QUARANTINED, EventRejected,
-                           PushedEvent, canonical_json, event_id_of, hash_text, parse_envelope,
-                           parse_event)
+from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, LONE_SURROGATE, QUARANTINED,
+                           EventRejected, PushedEvent, event_id_of, hash_text, parse_envelope,
+                           parse_event, stored_text)
 from sync.seqranges import merge_runs, missing_since_first
 from sync.timeutil import format_rfc3339
 
@@ -52,6 +53,8 @@ class _Item:
     seq: int | None
     #: Canonical JSON of the event: what is stored as ``raw`` and hashed.
     text: str = ""
+    #: False when the text holds what cannot be stored (``stored_text``).
+    whole: bool = True
     parsed: PushedEvent | None = None
 
 
@@ -104,6 +107,8 @@ def record_batch(device: Device, body: bytes) -> dict:
     parsed = []
     for item in fresh:
         try:
+            if not item.whole:
+                raise EventRejected("malformed", LONE_SURROGATE)
             item.parsed = parse_event(item.raw)
             parsed.append(item)
         except EventRejected as rejected:
@@ -154,9 +159,9 @@ def _item(index: int, raw) -> _Item:
     seq = raw.get("seq") if isinstance(raw, dict) else None
     if type(seq) is not int or seq < 0 or seq >= 2**53:
         seq = None
-    text = canonical_json(raw)
+    text, whole = stored_text(raw)
     return _Item(index=index, raw=raw, event_id=event_id_of(raw), hash=hash_text(text), seq=seq,
-                 text=text)
+                 text=text, whole=whole)
 
 
 def _result(item: _Item, status: str, rejected: EventRejected | None = None) -> dict:
@@ -267,11 +272,15 @@ def _quarantine_row(device: Device, batch_id: str, item: _Item, rejected: EventR
 
 def _lock_and_record_health(device: Device, health: dict, sent: int,
                             received_at: datetime, offset: float) -> None:
+    """Lock the device and keep what its health report says that can be
+    stored. A field that cannot (text with U+0000 or a lone surrogate, a
+    count beyond 32 bits, a time off the calendar in UTC) is left as it
+    was: a bad report never costs the batch."""
     db.session.execute(select(Device.id).where(Device.id == device.id).with_for_update())
     device.last_seen_at = device.last_push_at = received_at
     device.last_clock_offset_s = offset
     version = health.get("app_version")
-    if isinstance(version, str):
+    if isinstance(version, str) and storable(version[:40]):
         device.app_version = version[:40]
     # What the device holds once this batch is answered (the report counts
     # the batch in; sync/device_queue.py), as the console and the reports'

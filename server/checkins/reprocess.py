@@ -19,7 +19,7 @@ from server.errors import AppError
 from server.extensions import db
 from server.pairing import queue as pairing_queue
 from server.pairing.writer import Touched
-from sync.protocol import EventRejected, canonical_json, hash_text, parse_event
+from sync.protocol import LONE_SURROGATE, EventRejected, hash_text, parse_event, stored_text
 
 
 def listing(status: str, reason: str | None = None):
@@ -68,6 +68,9 @@ def replay(entry: QuarantinedEvent, actor: str, repaired: dict | None = None) ->
         raise AppError("not_waiting", "This event is no longer waiting.", status=409)
     raw = repaired if repaired is not None else json.loads(entry.raw)
     try:
+        text, whole = stored_text(raw)
+        if not whole:
+            raise EventRejected("malformed", LONE_SURROGATE)
         event = parse_event(raw)
         if entry.event_id is not None and event.id != entry.event_id:
             raise AppError("id_changed", "A repair must keep the event id.", status=422)
@@ -75,7 +78,6 @@ def replay(entry: QuarantinedEvent, actor: str, repaired: dict | None = None) ->
             raise EventRejected("id_reused", "an event with this id counts already")
         ctx = load_context(entry.device, [event], entry.received_at, entry.clock_offset_s,
                            entry.batch_id)
-        text = canonical_json(raw)
         row = resolve_event(event, text, hash_text(text), ctx)
     except EventRejected as rejected:
         entry.reason, entry.message = rejected.code, rejected.message

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from sqlalchemy.exc import DBAPIError
 
 from server.auth.boundary import require_admin
 from server.auth.tokens import bearer_token, hash_token
@@ -12,7 +10,9 @@ from server.checkins import ingest, reprocess
 from server.checkins.models import QuarantinedEvent
 from server.checkins.schemas import (DismissSchema, PushResponseSchema, PushSchema,
                                      QuarantineArgs, QuarantinedOutSchema, ReplaySchema)
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of
+from server.database_faults import driver_error_classes, worth_retrying
 from server.devices.services import current_device
 from server.errors import AppError, NotFound
 from server.extensions import db, limiter
@@ -22,8 +22,8 @@ blp = Blueprint("sync", __name__, url_prefix="/sync",
 quarantine_blp = Blueprint("quarantine", __name__, url_prefix="/quarantine",
                            description="Events that reached the server but cannot count yet.")
 
-#: PostgreSQL deadlock and serialisation failures: the batch is simply retried.
-_RETRYABLE_SQLSTATES = {"40P01", "40001"}
+#: Times a batch is tried when the database says to try again (``worth_retrying``).
+PUSH_ATTEMPTS = 3
 
 
 def _device_key() -> str:
@@ -47,6 +47,7 @@ class Push(MethodView):
     @blp.alt_response(403, description="A device that may not push at all")
     @blp.alt_response(413, description="More events or bytes than the limits in the body")
     @blp.alt_response(429, description="Too many requests; see Retry-After")
+    @blp.device_token
     def post(self):
         """Upload a batch of queued scans
 
@@ -60,15 +61,16 @@ class Push(MethodView):
             raise AppError("batch_too_large", "The batch has more bytes than allowed.",
                            status=413, limits=ingest.push_limits())
         body = request.get_data(cache=False)
-        for attempt in range(3):
+        for attempt in range(1, PUSH_ATTEMPTS + 1):
             try:
                 # Serialised by hand: the answer is plain data, and the schema
                 # (kept above for the OpenAPI description) cost ~15 ms a batch.
                 # The pairing worker pairs what the batch queued.
                 return jsonify(ingest.record_batch(device, body))
-            except DBAPIError as error:
-                if getattr(error.orig, "sqlstate", None) not in _RETRYABLE_SQLSTATES \
-                        or attempt == 2:
+            except tuple(driver_error_classes()) as error:
+                # The fast paths raise the drivers' own errors, the rest
+                # SQLAlchemy's: both are judged alike.
+                if not worth_retrying(error) or attempt == PUSH_ATTEMPTS:
                     raise
                 # The rollback expires ``device``; it reloads on next use.
                 db.session.rollback()
@@ -93,9 +95,11 @@ def _entry(entry_id: int) -> QuarantinedEvent:
     return entry
 
 
-@quarantine_blp.route("/<int:entry_id>/replay")
+# Entry numbers are 32-bit on PostgreSQL: a larger one is no entry (404), not
+# a number the database refuses (500).
+@quarantine_blp.route("/<int(max=2147483647):entry_id>/replay")
 class Replay(MethodView):
-    @quarantine_blp.arguments(ReplaySchema)
+    @quarantine_blp.arguments(ReplaySchema, required=False)
     @quarantine_blp.response(200, QuarantinedOutSchema)
     def post(self, data, entry_id):
         """Replay a quarantined event, optionally repaired"""
@@ -105,7 +109,7 @@ class Replay(MethodView):
         return entry
 
 
-@quarantine_blp.route("/<int:entry_id>/dismiss")
+@quarantine_blp.route("/<int(max=2147483647):entry_id>/dismiss")
 class Dismiss(MethodView):
     @quarantine_blp.arguments(DismissSchema)
     @quarantine_blp.response(200, QuarantinedOutSchema)

@@ -1,5 +1,10 @@
 """Wire shapes of push (documentation only: the push body is validated by
-``sync.protocol`` in a fast loop) and of the quarantine."""
+``sync.protocol`` in a fast loop) and of the quarantine.
+
+The push refuses only a body that is not a JSON object with an ``events``
+list (400); the rest is read where it fits and never costs the batch, so
+those fields are described ``lenient`` (``anyOf: [shape, {}]``, server/api.py).
+"""
 from __future__ import annotations
 
 import marshmallow as ma
@@ -28,7 +33,7 @@ class PushEventSchema(ma.Schema):
 
 
 class DeviceHealthSchema(ma.Schema):
-    app_version = ma.fields.String()
+    app_version = ma.fields.String(metadata={"description": "At most 40 characters kept"})
     queue_length = ma.fields.Integer(
         metadata={"description": "Scans queued when the request was built, this batch's "
                                  "events included; 2^31 or more is not kept"})
@@ -42,10 +47,25 @@ class DeviceHealthSchema(ma.Schema):
 
 
 class PushSchema(ma.Schema):
-    batch_id = ma.fields.String(required=True)
-    sent_at = ma.fields.String(required=True)
-    device = ma.fields.Nested(DeviceHealthSchema)
-    events = ma.fields.List(ma.fields.Nested(PushEventSchema), required=True)
+    class Meta:
+        unknown = ma.INCLUDE  # members a later version adds are ignored
+
+    batch_id = ma.fields.String(metadata={
+        "lenient": True, "description": "UUID of the batch; missing or malformed: kept empty"})
+    sent_at = ma.fields.String(metadata={
+        "lenient": True,
+        "description": "RFC 3339 with offset, when the device sent the batch; missing or "
+                       "unparseable: no clock information (no correction)"})
+    device = ma.fields.Nested(DeviceHealthSchema, metadata={
+        "lenient": True, "description": "The device's health; a field that does not fit "
+                                        "(or cannot be stored) is not kept"})
+    events = ma.fields.List(
+        ma.fields.Nested(PushEventSchema, metadata={
+            "lenient": True, "description": "An event; one that does not fit is quarantined "
+                                            "as malformed, and the others stored"}),
+        required=True, metadata={"description": "At most limits.max_events (1000) events "
+                                                "and max_bytes (2 MiB), or 413 "
+                                                "batch_too_large"})
 
 
 class PushResultSchema(ma.Schema):

@@ -1,7 +1,7 @@
 """Scoped lists and look-ups that every domain's routes share."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from server.auth.boundary import current_principal
 from server.auth.policy import visible
@@ -18,12 +18,25 @@ def scoped_query(model, args: dict, *, order_by=None, text_columns=("code", "nam
     return query.order_by(order_by if order_by is not None else model.code)
 
 
+#: OFFSET is a signed 64-bit integer on both databases (and for their
+#: drivers); a page that starts beyond it starts beyond any list's end.
+MAX_OFFSET = 2**63 - 1
+
+
 def page_of(query, pagination_parameters):
-    """One page of ``query``; sets the total for flask-smorest's X-Pagination header."""
-    page = db.paginate(query, page=pagination_parameters.page,
-                       per_page=pagination_parameters.page_size, error_out=False)
-    pagination_parameters.item_count = page.total
-    return page.items
+    """One page of ``query``; sets the total for flask-smorest's X-Pagination header.
+
+    A page past the end is empty, however far past: one whose offset no
+    database takes is answered without asking for rows.
+    """
+    page, size = pagination_parameters.page, pagination_parameters.page_size
+    if (page - 1) * size > MAX_OFFSET:
+        pagination_parameters.item_count = db.session.scalar(
+            select(func.count()).select_from(query.order_by(None).subquery()))
+        return []
+    found = db.paginate(query, page=page, per_page=size, error_out=False)
+    pagination_parameters.item_count = found.total
+    return found.items
 
 
 def visible_one(model, code: str, what: str, principal=None):

@@ -9,12 +9,28 @@ from marshmallow import validate
 from server.common.lookup import CODE_PATTERN
 from sync.timeutil import BUSINESS_TZ
 
+_YEAR = r"(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])"  # 0001 to 9999
+#: Periods as ``2026``, ``2026-11``, ``2026-Q4``.
+YEAR_PATTERN = rf"^{_YEAR}$"
+MONTH_PATTERN = rf"^{_YEAR}-(?:0[1-9]|1[0-2])$"
+QUARTER_PATTERN = rf"^{_YEAR}-[Qq][1-4]$"
+
 code_validator = validate.Regexp(CODE_PATTERN, error="a code is 1-64 of A-Z a-z 0-9 . _ -")
 
 
-def Code(**kwargs) -> ma.fields.String:
-    """A public code field (``[A-Za-z0-9._-]{1,64}``)."""
-    return ma.fields.String(validate=code_validator, **kwargs)
+def Code(*, reserved: tuple[str, ...] = (), **kwargs) -> ma.fields.String:
+    """A public code field (``[A-Za-z0-9._-]{1,64}``); ``reserved`` words are
+    refused: the API's paths use them beside the object's own
+    (server/common/routing.py)."""
+    if not reserved:
+        return ma.fields.String(validate=code_validator, **kwargs)
+    metadata = {**kwargs.pop("metadata", {}), "not": {"enum": list(reserved)}}
+    refuse = validate.NoneOf(reserved, error="{input} is reserved: the API's paths use it")
+    return ma.fields.String(validate=[code_validator, refuse], metadata=metadata, **kwargs)
+
+
+#: A response body that is a file (CSV, XLSX, PDF), in the OpenAPI description.
+BINARY = {"type": "string", "format": "binary"}
 
 
 class ListArgs(ma.Schema):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from server.common.listing import MAX_OFFSET
 from server.extensions import db
 
 COUNT_CAP = 1000
@@ -41,7 +42,10 @@ class Window:
 def window(query, page: int, per_page: int) -> Window:
     """Page ``page`` (from 1) of the ordered SELECT ``query``."""
     page = max(1, page)
-    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
+    offset = (page - 1) * per_page
+    # An offset no database takes (page=10**20 in the address) is past the end.
+    rows = ([] if offset > MAX_OFFSET
+            else db.session.scalars(query.limit(per_page + 1).offset(offset)).all())
     total = db.session.scalar(select(func.count()).select_from(
         query.order_by(None).limit(COUNT_CAP + 1).subquery()))
     return Window(items=rows[:per_page], page=page, has_next=len(rows) > per_page,

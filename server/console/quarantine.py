@@ -89,7 +89,8 @@ def _back():
     return redirect(url_for("console.quarantine", **_filters(request.form, "list_")))
 
 
-@blp.post("/quarantine/<int:entry_id>/replay")
+# Entry numbers are 32-bit on PostgreSQL: a larger one is no entry (404).
+@blp.post("/quarantine/<int(max=2147483647):entry_id>/replay")
 @login_required
 def quarantine_replay(entry_id: int):
     """Replay as stored, or as the administrator corrected the text."""
@@ -121,7 +122,7 @@ def quarantine_replay(entry_id: int):
     return _back()
 
 
-@blp.post("/quarantine/<int:entry_id>/dismiss")
+@blp.post("/quarantine/<int(max=2147483647):entry_id>/dismiss")
 @login_required
 def quarantine_dismiss(entry_id: int):
     principal = _administrator()

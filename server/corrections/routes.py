@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.auth.boundary import current_principal
 from server.checkins.routes import _device_key
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of
 from server.corrections import services
 from server.corrections.schemas import (CloseCorrection, CorrectionArgs, CorrectionIn,
@@ -25,6 +25,7 @@ class OwnCorrections(MethodView):
     @blp.arguments(CorrectionIn)
     @blp.response(201, CorrectionOut)
     @blp.alt_response(200, schema=CorrectionOut, description="The same id was sent before")
+    @blp.device_token
     def post(self, data):
         """Ask for a correction from the volunteer's own phone
 
@@ -39,6 +40,7 @@ class OwnCorrections(MethodView):
         return request, 201 if created else 200
 
     @blp.response(200, CorrectionOut(many=True))
+    @blp.device_token
     def get(self):
         """The phone owner's latest 20 requests and their answers"""
         return services.own_requests(current_device())

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.auth.boundary import current_principal
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of, scoped_query, visible_one
 from server.common.schemas import ListArgs
 from server.db_types import utcnow
@@ -52,7 +52,7 @@ class Devices(MethodView):
         return _enrolment(device, token)
 
 
-@blp.route("/<code>")
+@blp.route("/<except(enrol):code>")
 class DeviceByCode(MethodView):
     @blp.response(200, DeviceDetailSchema)
     def get(self, code):
@@ -70,7 +70,7 @@ class DeviceByCode(MethodView):
                                       visible_one(Device, code, "device"), data)
 
 
-@blp.route("/<code>/enrolment")
+@blp.route("/<except(enrol):code>/enrolment")
 class DeviceEnrolment(MethodView):
     @blp.response(201, EnrolmentOutSchema)
     def post(self, code):
@@ -79,9 +79,9 @@ class DeviceEnrolment(MethodView):
         return _enrolment(device, services.renew_enrolment(current_principal(), device))
 
 
-@blp.route("/<code>/revoke")
+@blp.route("/<except(enrol):code>/revoke")
 class DeviceRevoke(MethodView):
-    @blp.arguments(RevokeSchema)
+    @blp.arguments(RevokeSchema, required=False)
     @blp.response(200, DeviceOutSchema)
     def post(self, data, code):
         """Revoke a device; its token stops working at once"""
@@ -100,7 +100,7 @@ class Enrol(MethodView):
 
     @blp.arguments(EnrolSchema)
     @blp.response(200, DeviceTokenSchema)
-    @blp.doc(security=[])
+    @blp.public
     def post(self, data):
         """Exchange a one-time enrolment token for the device's bearer token
 
@@ -113,6 +113,7 @@ class Enrol(MethodView):
 @blp.route("/token/rotate")
 class RotateToken(MethodView):
     @blp.response(200, DeviceTokenSchema)
+    @blp.device_token
     def post(self):
         """Rotate the calling device's bearer token"""
         device = services.current_device()

@@ -7,8 +7,12 @@ from marshmallow import validate
 from server.common.schemas import Code, Timestamp
 
 
+#: Device codes the API's paths use themselves (POST /devices/enrol).
+RESERVED_DEVICE_CODES = ("enrol",)
+
+
 class DeviceSchema(ma.Schema):
-    code = Code(required=True)
+    code = Code(required=True, reserved=RESERVED_DEVICE_CODES)
     name = ma.fields.String(required=True, validate=validate.Length(1, 200))
     stations = ma.fields.List(Code(), load_default=list, validate=validate.Length(max=5000),
                               metadata={"description": "Codes of stations it serves"})

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
 from server.auth.boundary import current_principal
-from server.errors import ValidationFailed
-from server.imports.services import IMPORTERS, import_file
+from server.common.blueprint import Blueprint
+from server.imports.services import import_file
 
 blp = Blueprint("imports", __name__, url_prefix="/imports",
                 description="Bulk import of organisations, people and stations.")
@@ -23,7 +22,7 @@ class ImportResultSchema(ma.Schema):
     created = ma.fields.Integer()
 
 
-@blp.route("/<kind>")
+@blp.route("/<any(organisations, people, stations):kind>")
 class Import(MethodView):
     @blp.arguments(UploadSchema, location="files")
     @blp.response(201, ImportResultSchema)
@@ -33,8 +32,5 @@ class Import(MethodView):
         Columns may be named in English or Chinese (编码, 名称, 类型, 上级, 支部…).
         Either every row is imported or none is; errors name the line.
         """
-        if kind not in IMPORTERS:
-            raise ValidationFailed(f"Import one of: {', '.join(IMPORTERS)}.",
-                                   {"kind": ["unknown"]})
         upload = files["file"]
         return import_file(current_principal(), kind, upload.filename or "", upload.read())

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+
+from server.activities.attendance import meetings_in_period
+from server.activities.schemas import AttendanceSummarySchema, MeetingsArgs
 from server.auth.boundary import current_principal
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of, scoped_query, visible_one
 from server.common.schemas import ListArgs
 from server.org import services
@@ -84,3 +87,24 @@ class OrganisationByCode(MethodView):
         """Change an organisation"""
         organisation = visible_one(Organisation, code, "organisation")
         return services.update_organisation(current_principal(), organisation, data)
+
+
+@organisations_blp.route("/<code>/meetings")
+class OrganisationMeetings(MethodView):
+    @organisations_blp.arguments(MeetingsArgs, location="query")
+    @organisations_blp.response(200, AttendanceSummarySchema(many=True))
+    def get(self, args, code):
+        """A branch's meetings in a month, each with its attendance figures
+
+        (Under the organisation, not ``/activities/meetings``: that path
+        shadowed the activity coded ``meetings``.)
+
+        :raise 403: the caller sees the organisation (hosting a station they
+            manage) but not its members.
+        """
+        from server.activities.routes import require_members_of
+        from server.reports.services import period_of
+        branch = visible_one(Organisation, code, "organisation")
+        require_members_of(branch)
+        start, end = period_of({"month": args["month"]})
+        return meetings_in_period(branch, start, end)

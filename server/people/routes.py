@@ -4,11 +4,11 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 from marshmallow import validate
-from flask_smorest import Blueprint
 
 from server.auth.boundary import current_principal
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of, scoped_query, visible_one
-from server.common.schemas import ListArgs, Timestamp
+from server.common.schemas import BINARY, ListArgs, Timestamp
 from server.people import services
 from server.people.models import Person
 from server.people.star_levels import standings
@@ -95,6 +95,8 @@ class RecordSchema(ma.Schema):
 class ServiceRecord(MethodView):
     @blp.arguments(RecordArgs, location="query")
     @blp.response(200, RecordSchema)
+    @blp.alt_response(200, success=True, content_type="application/pdf", schema=BINARY,
+                      description="format=pdf")
     def get(self, args, code):
         """A person's service record (format=pdf: a draft certificate to seal)"""
         from flask import Response

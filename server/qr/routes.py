@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from server.auth.boundary import current_principal, require_admin
 from server.auth.policy import visible
+from server.common.blueprint import Blueprint
 from server.common.listing import visible_one
 from server.common.lookup import by_code
 from server.errors import ValidationFailed
@@ -60,7 +60,7 @@ class StationQrSvg(MethodView):
 
 @blp.route("/stations/<code>/qr/reissue")
 class ReissueQr(MethodView):
-    @blp.arguments(ReasonSchema)
+    @blp.arguments(ReasonSchema, required=False)
     @blp.response(200, StationOutSchema)
     def post(self, data, code):
         """Reissue a station's QR code; older versions count as revoked from now on"""
@@ -70,7 +70,7 @@ class ReissueQr(MethodView):
 
 @blp.route("/stations/<code>/retire")
 class RetireStation(MethodView):
-    @blp.arguments(ReasonSchema)
+    @blp.arguments(ReasonSchema, required=False)
     @blp.response(200, StationOutSchema)
     def post(self, data, code):
         """Retire a station; scans of its codes are kept but sent to review"""
@@ -124,7 +124,7 @@ def poster_stations(stations):
 @blp.route("/signing-keys")
 class SigningKeys(MethodView):
     @blp.response(200, SigningKeySchema(many=True))
-    @blp.doc(security=[])
+    @blp.public
     def get(self):
         """Public station-signing keys (for offline verification), newest first"""
         keys.active_signing_key()

@@ -14,6 +14,7 @@ COLUMNS = [("code", "编码"), ("name", "名称"), ("credited_hours", "认定服
            ("pending_hours", "待审核时长(小时)"), ("sessions", "服务次数"), ("people", "人数")]
 #: A cell starting with one of these would be run as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 _HOURS = ("credited", "proven", "reviewed", "entered", "pending")
@@ -82,6 +83,6 @@ def export_response(rows: list[dict], fmt: str, title: str, name: str):
         body, mimetype = to_csv(rows), "text/csv"
     else:
         body = to_xlsx(rows, title)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        mimetype = XLSX_MIMETYPE
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})

@@ -6,17 +6,19 @@ from contextlib import contextmanager
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from server.auth.boundary import current_principal
 from server.auth.policy import may_read_members
-from server.reports import exports
+from server.common.blueprint import Blueprint
 from server.common.fast_json import json_response
 from server.common.listing import visible_one
-from server.common.schemas import Code, Timestamp, api_time
+from server.common.schemas import (BINARY, MONTH_PATTERN, QUARTER_PATTERN, YEAR_PATTERN, Code,
+                                   Timestamp, api_time)
 from server.errors import Forbidden
 from server.org.models import Organisation
+from server.reports import exports
+from server.reports.exports import XLSX_MIMETYPE
 from server.reports.services import (GROUPS, dual_reporting, period_of, service_hours,
                                      sync_completeness)
 
@@ -28,9 +30,12 @@ class ReportArgs(ma.Schema):
     group_by = ma.fields.String(load_default="branch", validate=validate.OneOf(GROUPS))
     date_from = ma.fields.Date(load_default=None, data_key="from")
     date_to = ma.fields.Date(load_default=None, data_key="to")
-    month = ma.fields.String(load_default=None, validate=validate.Length(max=7))
-    quarter = ma.fields.String(load_default=None, validate=validate.Length(max=7))
-    year = ma.fields.String(load_default=None, validate=validate.Length(max=4))
+    month = ma.fields.String(load_default=None, validate=validate.Regexp(MONTH_PATTERN),
+                             metadata={"example": "2026-11"})
+    quarter = ma.fields.String(load_default=None, validate=validate.Regexp(QUARTER_PATTERN),
+                               metadata={"example": "2026-Q4"})
+    year = ma.fields.String(load_default=None, validate=validate.Regexp(YEAR_PATTERN),
+                            metadata={"example": "2026"})
     rollup = ma.fields.Boolean(load_default=False,
                                metadata={"description": "Add each node's subtree to it"})
     format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "csv",
@@ -86,6 +91,10 @@ class Report(ma.Schema):
 class ServiceHours(MethodView):
     @blp.arguments(ReportArgs, location="query")
     @blp.response(200, Report)
+    @blp.alt_response(200, success=True, content_type="text/csv", schema=BINARY,
+                      description="format=csv")
+    @blp.alt_response(200, success=True, content_type=XLSX_MIMETYPE, schema=BINARY,
+                      description="format=xlsx")
     def get(self, args):
         """Service hours in a period, grouped (JSON, or format=csv|xlsx)"""
         start, end = period_of(args)
@@ -152,7 +161,7 @@ def completeness_document(completeness: dict) -> dict:
 
 class DualArgs(ma.Schema):
     branch = Code(required=True)
-    quarter = ma.fields.String(required=True, validate=validate.Regexp(r"^\d{4}-[Qq][1-4]$"),
+    quarter = ma.fields.String(required=True, validate=validate.Regexp(QUARTER_PATTERN),
                                metadata={"description": "e.g. 2026-Q4"})
 
 

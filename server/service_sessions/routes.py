@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select, true
 
 from server.auth.boundary import current_principal, require_admin
 from server.auth.policy import visible
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of
 from server.common.lookup import by_code
 from server.errors import NotFound
@@ -101,7 +101,7 @@ def enter_retroactive(data):
     return retroactive.enter_retroactively(current_principal(), data)
 
 
-@blp.route("/<session_id>")
+@blp.route("/<except(retroactive, 'pairing-backlog'):session_id>")
 class SessionById(MethodView):
     @blp.response(200, SessionOutSchema)
     def get(self, session_id):
@@ -112,7 +112,7 @@ class SessionById(MethodView):
         return _visible_session(session_id)
 
 
-@blp.route("/<session_id>/review")
+@blp.route("/<except(retroactive, 'pairing-backlog'):session_id>/review")
 class ReviewSession(MethodView):
     @blp.arguments(ReviewSchema)
     @blp.response(200, SessionOutSchema)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.auth.boundary import current_principal
+from server.common.blueprint import Blueprint
 from server.common.listing import page_of, scoped_query, visible_one
 from server.common.schemas import ListArgs
 from server.stations import services

@@ -4,9 +4,9 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import validate
 
+from server.common.blueprint import Blueprint
 from server.devices.services import current_device
 from server.sync_feed.services import pull_changes
 
@@ -80,6 +80,7 @@ class Pull(MethodView):
     @blp.response(200, PullPage)
     @blp.alt_response(400, description="invalid_cursor")
     @blp.alt_response(401, description="Missing or revoked device token")
+    @blp.device_token
     def get(self, args):
         """Changes of reference data since a cursor
 

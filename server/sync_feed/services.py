@@ -13,7 +13,8 @@ import json
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.activities.models import Activity
 from server.common.rawsql import in_values
@@ -166,6 +167,7 @@ def pull_changes(device: Device, cursor: str | None, limit: int | None) -> dict:
     """
     after = decode_cursor(cursor)
     limit = max(1, min(limit or DEFAULT_LIMIT, current_app.config["PULL_MAX_LIMIT"]))
+    _note_seen(device)
     rows = db.session.execute(select(SyncChange.seq, SyncChange.entity, SyncChange.code)
                               .where(SyncChange.seq > after).order_by(SyncChange.seq)
                               .limit(limit + 1)).all()
@@ -195,18 +197,30 @@ def pull_changes(device: Device, cursor: str | None, limit: int | None) -> dict:
             page["activities"].append(_activity(obj))
         else:
             page["signing_keys"].append(_key(obj))
-    _note_seen(device)
     next_seq = rows[-1].seq if rows else after
     return {"cursor": encode_cursor(next_seq), "has_more": has_more,
             "server_time": format_rfc3339(utcnow()), **page}
 
 
 def _note_seen(device: Device) -> None:
-    """Refresh last_seen_at at most every few minutes: a pull is a read, and
-    a write on every pull would queue readers behind writers on SQLite."""
+    """Refresh last_seen_at, at most every few minutes, in a short
+    transaction of its own.
+
+    The pull's own transaction stays a read: on SQLite a read transaction
+    cannot become a writer once another writer has committed since it
+    began, so a pull that wrote after reading failed (503) under concurrent
+    pushes. The refresh writes first and waits its turn on the busy timeout
+    like any writer, and it is rare: a write on every pull would queue
+    readers behind writers.
+    """
     now = utcnow()
-    if device.last_seen_at is None or now - device.last_seen_at > SEEN_REFRESH:
-        device.last_seen_at = now
+    if device.last_seen_at is not None and now - device.last_seen_at <= SEEN_REFRESH:
+        return
+    with db.engine.begin() as connection:
+        connection.execute(update(Device).where(Device.id == device.id)
+                           .values(last_seen_at=now))
+    # The session's copy says the same, without a write of its own.
+    set_committed_value(device, "last_seen_at", now)
 
 
 def _station(s: Station) -> dict:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from server.auth.boundary import current_principal
+from server.common.blueprint import Blueprint
 from server.common.listing import visible_one
 from server.common.schemas import Code, Timestamp
 from server.db_types import utcnow
@@ -78,7 +78,7 @@ class EnrolPhone(MethodView):
 
     @blp.arguments(PhoneEnrol)
     @blp.response(200, PhoneToken)
-    @blp.doc(security=[])
+    @blp.public
     def post(self, data):
         """Bind a phone: person code and one-time code in, a personal device token out"""
         person, token = services.enrol_phone(data["person"], data["code"])
@@ -89,6 +89,7 @@ class EnrolPhone(MethodView):
 @blp.route("/volunteer/me")
 class Me(MethodView):
     @blp.response(200, Summary)
+    @blp.device_token
     def get(self):
         """The phone owner's recent sessions and this month's hours"""
         return services.my_summary(services.person_of_device(current_device()))

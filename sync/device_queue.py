@@ -76,3 +76,11 @@ def queue_after(health: dict, sent: int) -> QueueAfter | None:
     # oldest of what is left, so "holds a scan from before X" errs on the
     # side of yes while the device works off a backlog.
     return _oldest(left, health, "oldest_queued_at")
+
+
+def oldest_without_count(health: dict) -> QueueAfter | None:
+    """A report that gives no usable count but says when the oldest queued
+    scan was made (or that none is): that, with the count unknown (-1);
+    None when it says nothing of it either."""
+    left = _oldest(-1, health, "oldest_queued_at")
+    return left if left.oldest_said else None

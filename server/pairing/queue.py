@@ -51,16 +51,19 @@ WAKE_CHANNEL = "pairing_ready"
 
 
 def enqueue(touched: dict[int, Touched], device_id: int | None,
-            received_at: datetime, more_to_come: bool) -> None:
+            received_at: datetime, more_to_come: bool, may_hold: bool = True) -> None:
     """Queue the people whose events were just stored, in the caller's transaction.
 
     :param touched: person id to when the events added for them lie.
     :param more_to_come: the device reports more queued scans than this
         batch held; its rows wait for its last batch, at most ``PAIRING_HOLD_S``.
+    :param may_hold: rows may be held for this device (it said more was
+        coming at its last push); if not, there is nothing to release, and
+        a phone's one-scan push skips looking.
     """
     connection = db.session.connection()
     released = 0
-    if not more_to_come and device_id is not None:
+    if not more_to_come and device_id is not None and may_hold:
         # The device's last batch: what it held so far is ready with it.
         released = connection.execute(update(PairingDue).where(
             PairingDue.device_id == device_id, PairingDue.ready_at > received_at)

@@ -343,3 +343,37 @@ def _holds_the_chain_lock() -> bool:
         "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted "
         "AND pid = pg_backend_pid() AND classid = %s AND objid = %s AND objsubid = 2",
         (space, key)).scalar()
+
+
+def test_entries_of_a_transaction_closed_without_commit_are_not_written_later(app, world):
+    before = len(_entries())
+    record_audit("system", "never_committed", "test", "T-1")
+    db.session.close()
+    record_audit("system", "committed", "test", "T-2")
+    db.session.commit()
+    assert [e.action for e in _entries()[before:]] == ["committed"]
+
+
+def test_entries_in_a_savepoint_left_open_at_commit_are_written(app, world):
+    """``Session.commit`` commits an open savepoint first, then the transaction."""
+    before = len(_entries())
+    db.session.begin_nested()
+    record_audit("system", "left_open", "test", "T-1")
+    db.session.commit()
+    assert [e.action for e in _entries()[before:]] == ["left_open"]
+    assert _verify(app)[0] == 0
+
+
+def test_entries_lost_to_a_transaction_committed_around_its_savepoint_are_logged(
+        app, world, caplog):
+    """Committing the transaction object itself while a savepoint is open runs
+    the savepoint's commit after the transaction's hooks: its entries can no
+    longer be chained, and the log says so rather than nothing."""
+    before = len(_entries())
+    root = db.session().begin()
+    db.session.begin_nested()
+    record_audit("system", "left_open", "test", "T-1")
+    root.commit()
+    assert len(_entries()) == before
+    assert "1 audit entries recorded in a savepoint left open at commit were not written" \
+        in caplog.text

@@ -97,11 +97,19 @@ def _seal(session: Session) -> None:
 @event.listens_for(Session, "after_commit")
 def _nothing_left(session: Session) -> None:
     if not session.in_nested_transaction() and session.info.get(_PENDING):
-        # Only a savepoint left open when its transaction commits gets here
-        # (its entries were recorded after the transaction's seal ran).
+        # Only a savepoint left open when its transaction commits gets here:
+        # SQLAlchemy commits it after the transaction's seal ran.
         lost = session.info.pop(_PENDING)
         log.error("%d audit entries recorded in a savepoint left open at commit "
                   "were not written", len(lost))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_ended(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction closed without a commit (``Session.close``) takes its
+    entries with it, like a rollback."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def links(connection: Connection, batch: int = 10_000) -> Iterator[Link]:

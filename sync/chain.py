@@ -51,7 +51,8 @@ def canonical_time(moment: datetime) -> str:
     """
     if moment.tzinfo is None:
         raise ValueError("naive datetime given to canonical_time")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True)

@@ -47,15 +47,26 @@ def _link_hash(previous, fields):
 
 def _fields(seq, row):
     # ``at`` is stored as naive UTC.
-    return {'seq': seq, 'at': row.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ'), 'actor': row.actor,
+    return {'seq': seq, 'at': row.at.isoformat(timespec='microseconds') + 'Z', 'actor': row.actor,
             'action': row.action, 'object_type': row.object_type,
             'object_code': row.object_code, 'reason': row.reason, 'changes': row.changes}
 
 
+def _write(connection, chained):
+    if connection.dialect.name == 'postgresql':
+        # One statement per read: several times faster than one per row.
+        connection.exec_driver_sql(
+            'UPDATE audit_entry AS a SET seq = v.seq, prev_hash = v.prev, entry_hash = v.hash '
+            'FROM unnest(%s::int[], %s::bigint[], %s::varchar[], %s::varchar[]) '
+            'AS v(id, seq, prev, hash) WHERE a.id = v.id',
+            tuple(list(column) for column in zip(*chained)))
+        return
+    connection.exec_driver_sql(
+        'UPDATE audit_entry SET seq = ?, prev_hash = ?, entry_hash = ? WHERE id = ?',
+        [(seq, prev, entry_hash, row_id) for row_id, seq, prev, entry_hash in chained])
+
+
 def _chain_existing(connection):
-    update = (sa.update(_entry).where(_entry.c.id == sa.bindparam('row_id'))
-              .values(seq=sa.bindparam('row_seq'), prev_hash=sa.bindparam('row_prev'),
-                      entry_hash=sa.bindparam('row_hash')))
     seq, previous, after = 0, None, None
     while True:
         query = sa.select(_entry.c.id, _entry.c.at, _entry.c.actor, _entry.c.action,
@@ -70,10 +81,9 @@ def _chain_existing(connection):
         for row in rows:
             seq += 1
             entry_hash = _link_hash(previous, _fields(seq, row))
-            chained.append({'row_id': row.id, 'row_seq': seq, 'row_prev': previous,
-                            'row_hash': entry_hash})
+            chained.append((row.id, seq, previous, entry_hash))
             previous = entry_hash
-        connection.execute(update, chained)
+        _write(connection, chained)
         after = rows[-1].id
 
 

@@ -377,3 +377,16 @@ def test_entries_lost_to_a_transaction_committed_around_its_savepoint_are_logged
     assert len(_entries()) == before
     assert "1 audit entries recorded in a savepoint left open at commit were not written" \
         in caplog.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("column, value", [("changes", '{"name": ["BA-ZB1", '),
+                                           ("at", "yesterday")])
+def test_an_entry_made_unreadable_in_the_database_is_named(app, audited, column, value):
+    """SQLite stores any text in any column: the walk names the entry and goes on."""
+    target = audited[3]
+    _sql(f"UPDATE audit_entry SET {column} = :value WHERE id = :id", value=value, id=target.id)
+    code, lines = _verify(app)
+    assert code == 1
+    assert lines[0].startswith(f"seq {target.seq} (id {target.id}): changed: ")
+    assert len(lines) == 2

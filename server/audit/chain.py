@@ -16,10 +16,12 @@ the unique seq or SQLite's busy snapshot: it never forks the chain.
 """
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime, timezone
 from typing import Iterator, Mapping
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import String, event, insert, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -114,14 +116,40 @@ def _forget_ended(session: Session, transaction: SessionTransaction) -> None:
 
 def links(connection: Connection, batch: int = 10_000) -> Iterator[Link]:
     """Every entry as a chain link, in seq order, streamed (PostgreSQL: a
-    server-side cursor; SQLite reads as it goes)."""
+    server-side cursor; SQLite reads as it goes). An entry whose ``at`` or
+    ``changes`` cannot be read (SQLite stores any text) gets fields that
+    match no hash: it is reported changed, and the walk goes on."""
+    raw = {name: type_coerce(_TABLE.c[name], String) for name in ("at", "changes")}
     columns = [_TABLE.c.id, _TABLE.c.seq, _TABLE.c.prev_hash, _TABLE.c.entry_hash,
-               *(_TABLE.c[name] for name in _FIELDS)]
+               *(raw.get(name, _TABLE.c[name]).label(name) for name in _FIELDS)]
     result = connection.execution_options(yield_per=batch).execute(
         select(*columns).order_by(_TABLE.c.seq))
     for row in result:
-        yield Link(row.seq, row.prev_hash, row.entry_hash,
-                   entry_fields(row.seq, row._mapping), ref=f"id {row.id}")
+        stored = row._mapping
+        try:
+            fields = entry_fields(row.seq, {**stored, "at": _stored_time(stored["at"]),
+                                            "changes": _stored_json(stored["changes"])})
+        except (TypeError, ValueError) as error:
+            fields = {"unreadable": str(error)}
+        yield Link(row.seq, row.prev_hash, row.entry_hash, fields, ref=f"id {row.id}")
+
+
+def _stored_time(value) -> datetime:
+    """``at`` as the database gives it back without SQLAlchemy's processing:
+    text on SQLite, a naive datetime on PostgreSQL; UTC either way."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime) or value.tzinfo is not None:
+        raise ValueError(f"at is not a stored time: {value!r}")
+    return value.replace(tzinfo=timezone.utc)
+
+
+def _stored_json(value):
+    """``changes`` as the database gives it back: JSON text on SQLite (where
+    a number-like text may come back a number), parsed on PostgreSQL."""
+    if isinstance(value, str):
+        return json.loads(value)
+    return value
 
 
 def latest(connection: Connection) -> tuple[int, str] | None:

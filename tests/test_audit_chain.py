@@ -390,3 +390,12 @@ def test_an_entry_made_unreadable_in_the_database_is_named(app, audited, column,
     assert code == 1
     assert lines[0].startswith(f"seq {target.seq} (id {target.id}): changed: ")
     assert len(lines) == 2
+
+
+def test_the_chain_is_sealed_after_the_other_commit_hooks_that_write():
+    """A transaction holding the chain lock must wait for no other lock (the
+    sync feed's counter row is locked by its hook): else two transactions
+    taking them in opposite orders deadlock."""
+    hooks = [hook.__name__ for hook in Session().dispatch.before_commit]
+    assert hooks.index("_seal") > hooks.index("_number_changes")
+    assert hooks.index("_seal") > hooks.index("_fold_service_totals")

@@ -3,11 +3,12 @@ before it, and ``verify`` walks the chain (docs/audit.md).
 
 ``record_audit`` keeps its entries with the session; when the transaction
 commits, ``_seal`` takes the chain lock, reads the last entry's seq and
-hash, and inserts the entries numbered and chained after it. The lock is
-taken after everything else the transaction wrote has been flushed, so
-while it is held the transaction takes no other lock but the sync feed's
-counter (server/sync_feed/tracking.py, also at commit): no deadlock with
-the person locks, and audit writes queue only for the end of their commit.
+hash, and inserts the entries numbered and chained after it. It is the
+last of the commit hooks that write (the sync feed's numbering, which
+takes its counter's row lock, runs before it in every process) and takes
+the lock after everything else the transaction wrote has been flushed: a
+transaction holding the chain lock waits for no other lock, so no
+deadlock, and audit writes queue only for the end of their commit.
 PostgreSQL: a transaction-scoped advisory lock. SQLite: a writing
 transaction holds the database's write lock from its start (BEGIN
 IMMEDIATE). A transaction that read the chain before another committed
@@ -25,6 +26,9 @@ from sqlalchemy import String, event, insert, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
+# Registers the sync feed's commit hook before ``_seal`` below, whatever
+# imports this module first: listeners run in the order they were added.
+from server.sync_feed import tracking  # noqa: F401
 from server.audit.models import AuditEntry
 from sync.chain import Link, canonical_time, link_hash
 

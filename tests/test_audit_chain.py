@@ -76,7 +76,7 @@ def test_entries_written_by_requests_chain_in_commit_order_and_verify(app, audit
     for number, entry in enumerate(audited, start=1):
         assert entry.seq == number and entry.prev_hash == previous
         assert entry.entry_hash == link_hash(previous, audit_chain.entry_fields(
-            entry.seq, entry._mapping))
+            entry.seq, *(getattr(entry, name) for name in audit_chain._FIELDS)))
         previous = entry.entry_hash
     assert [entry.id for entry in audited] == sorted(entry.id for entry in audited)
     assert _verify(app) == (0, [f"{len(audited)} entries, chain intact"])
@@ -187,8 +187,8 @@ def _rechain_from(seq: int) -> None:
     for entry in entries:
         if entry.seq >= seq:
             entry.prev_hash = previous
-            entry.entry_hash = link_hash(previous, audit_chain.entry_fields(entry.seq, {
-                name: getattr(entry, name) for name in audit_chain._FIELDS}))
+            entry.entry_hash = link_hash(previous, audit_chain.entry_fields(
+                entry.seq, *(getattr(entry, name) for name in audit_chain._FIELDS)))
         previous = entry.entry_hash
     db.session.commit()
 

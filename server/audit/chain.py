@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime, timezone
-from typing import Iterator, Mapping
+from typing import Iterator
 
 from sqlalchemy import String, event, insert, select, type_coerce
 from sqlalchemy.engine import Connection
@@ -45,13 +45,13 @@ _TABLE = AuditEntry.__table__
 _FIELDS = ("at", "actor", "action", "object_type", "object_code", "reason", "changes")
 
 
-def entry_fields(seq: int, row: Mapping) -> dict:
+def entry_fields(seq: int, at: datetime, actor: str, action: str, object_type: str,
+                 object_code: str, reason: str | None, changes) -> dict:
     """What an entry's hash covers, by name: its seq, ``at`` as canonical
     UTC text, and the other columns as stored (``changes`` as JSON)."""
-    return {"seq": seq, "at": canonical_time(row["at"]), "actor": row["actor"],
-            "action": row["action"], "object_type": row["object_type"],
-            "object_code": row["object_code"], "reason": row["reason"],
-            "changes": row["changes"]}
+    return {"seq": seq, "at": canonical_time(at), "actor": actor, "action": action,
+            "object_type": object_type, "object_code": object_code, "reason": reason,
+            "changes": changes}
 
 
 def add_pending(session: Session, row: dict) -> None:
@@ -95,8 +95,9 @@ def _seal(session: Session) -> None:
     seq, previous = (last.seq, last.entry_hash) if last else (0, None)
     for row in rows:
         seq += 1
-        row["seq"], row["prev_hash"] = seq, previous
-        row["entry_hash"] = previous = link_hash(previous, entry_fields(seq, row))
+        entry_hash = link_hash(previous, entry_fields(seq, **row))
+        row.update(seq=seq, prev_hash=previous, entry_hash=entry_hash)
+        previous = entry_hash
     connection.execute(insert(_TABLE), rows)
 
 
@@ -129,10 +130,10 @@ def links(connection: Connection, batch: int = 10_000) -> Iterator[Link]:
     result = connection.execution_options(yield_per=batch).execute(
         select(*columns).order_by(_TABLE.c.seq))
     for row in result:
-        stored = row._mapping
         try:
-            fields = entry_fields(row.seq, {**stored, "at": _stored_time(stored["at"]),
-                                            "changes": _stored_json(stored["changes"])})
+            fields = entry_fields(row.seq, _stored_time(row.at), row.actor, row.action,
+                                  row.object_type, row.object_code, row.reason,
+                                  _stored_json(row.changes))
         except (TypeError, ValueError) as error:
             fields = {"unreadable": str(error)}
         yield Link(row.seq, row.prev_hash, row.entry_hash, fields, ref=f"id {row.id}")

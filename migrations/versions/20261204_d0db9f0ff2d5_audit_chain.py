@@ -10,7 +10,7 @@ code carried below as it was when this revision was written (the
 application's is sync/chain.py with server/audit/chain.py:
 tests/test_migrations.py checks that ``flask --app server audit verify``
 accepts what this revision wrote). SQLite copies the table to make the
-columns NOT NULL. 200,000 entries take seconds (docs/benchmarks.md).
+columns NOT NULL. 200,000 entries take about 12 s (docs/benchmarks.md).
 """
 import hashlib
 import json

@@ -12,6 +12,9 @@ from server.extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from server.audit.cli import audit_cli
+    app.cli.add_command(audit_cli)
+
     @app.cli.command("seed-demo")
     @click.option("--days", default=45, show_default=True, help="Days of check-in history.")
     def seed_demo_command(days: int):

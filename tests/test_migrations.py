@@ -79,3 +79,43 @@ def test_no_migration_imports_the_application():
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n == "server" or n.startswith(("server.", "sync"))
                            for n in names), f"{path.name} imports {names}"
+
+
+def test_the_audit_chain_revision_chains_existing_entries_as_the_app_does(
+        backend, tmp_path, request):
+    """Revision d0db9f0ff2d5 hashes with its own copy of the code: what it
+    wrote must verify with the application's, and new entries follow it."""
+    from server.audit.services import record_audit
+    app = create_app(config_for_tests(_fresh_url(backend, tmp_path, request)))
+    with app.app_context():
+        upgrade(revision="b5e1d0c3a7f2")
+        entries = [
+            ("2026-11-30 01:02:03.000000", "user:admin", "update_station", "station", "ST-1",
+             None, '{"latitude": [22.5, 22.5562], "name": ["旧站", "新站"]}'),
+            ("2026-11-30 01:02:03.000001", "device:DEV-1", "enrol_device", "device", "DEV-1",
+             None, None),
+            ("2026-12-01 23:59:59.999999", "user:secretary", "review_session_rejected",
+             "session", "0b1e-4", '未实际服务 "退回"\n第二行', 'null'),
+            ("2026-12-02 08:00:00.500000", "user:admin", "update_device", "device", "DEV-1",
+             None, '{"stations": [["ST-1"], ["ST-1", "ST-2"]], "nested": {"b": 1, "a": [true, '
+             'null, -0.5, 1e-07, 12345678901234567890]}}'),
+        ]
+        with db.engine.begin() as connection:
+            for row in entries:
+                connection.execute(sa.text(
+                    "INSERT INTO audit_entry (at, actor, action, object_type, object_code, "
+                    "reason, changes) VALUES (:at, :actor, :action, :type, :code, :reason, "
+                    ":changes)"), dict(zip(("at", "actor", "action", "type", "code", "reason",
+                                            "changes"), row)))
+        upgrade()
+        runner = app.test_cli_runner()
+        verified = runner.invoke(args=["audit", "verify"])
+        assert (verified.exit_code, verified.output) == (0, "4 entries, chain intact\n")
+        record_audit("system", "after_upgrade", "test", "T-1")
+        db.session.commit()
+        verified = runner.invoke(args=["audit", "verify"])
+        assert (verified.exit_code, verified.output) == (0, "5 entries, chain intact\n")
+        seqs = db.session.execute(sa.text("SELECT seq FROM audit_entry ORDER BY id")).scalars()
+        assert list(seqs) == [1, 2, 3, 4, 5]
+        db.session.remove()
+        db.engine.dispose()

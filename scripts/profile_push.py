@@ -145,7 +145,7 @@ def main() -> None:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
             pstats.Stats(profiler).sort_stats("cumulative").print_callees(
-                "rewrite|_rewrite_chunk|drain")
+                "rewrite|_rewrite_chunk|drain|current_device|authenticate_api_caller")
         batches = len(bodies) - warm
         name = f"{args.backend}{' without triggers' if args.no_triggers else ''}"
         for phase, seconds, stats in (("push", stored - started, store_stats),

@@ -1,7 +1,7 @@
 """audit_chain: each audit entry is chained to the one before by a hash
 
 Revision ID: d0db9f0ff2d5
-Revises: b5e1d0c3a7f2
+Revises: e7a1c5d9b3f0
 Create Date: 2026-12-04 23:30:00
 
 Adds ``seq``, ``prev_hash`` and ``entry_hash`` to ``audit_entry`` and chains
@@ -21,7 +21,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd0db9f0ff2d5'
-down_revision = 'b5e1d0c3a7f2'
+down_revision = 'e7a1c5d9b3f0'
 branch_labels = None
 depends_on = None
 

@@ -88,7 +88,7 @@ def test_the_audit_chain_revision_chains_existing_entries_as_the_app_does(
     from server.audit.services import record_audit
     app = create_app(config_for_tests(_fresh_url(backend, tmp_path, request)))
     with app.app_context():
-        upgrade(revision="b5e1d0c3a7f2")
+        upgrade(revision="e7a1c5d9b3f0")
         entries = [
             ("2026-11-30 01:02:03.000000", "user:admin", "update_station", "station", "ST-1",
              None, '{"latitude": [22.5, 22.5562], "name": ["旧站", "新站"]}'),

@@ -28,6 +28,12 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
 
     require_sqlite_features(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file in this process cannot have gone away: the ping before
+        # each checkout (for a database server that restarted) would be a
+        # statement of every request for nothing.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     _trust_proxies(app)
 
     from server import models  # noqa: F401  (registers every table)

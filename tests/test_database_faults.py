@@ -119,7 +119,10 @@ def test_a_connection_lost_mid_push_answers_503_and_the_resent_batch_is_stored_o
         return copy_insert(connection, rows)
 
     monkeypatch.setattr(event_store, "_copy_insert_events", lose_the_connection_first)
-    body = batch([scan("P-BA-1", "check_in", recent(2)), scan("P-BA-1", "check_out", recent(1))])
+    # More events than event_store.FEW_ROWS, so the push COPYs them.
+    events = [scan("P-BA-1", kind, recent(30 - n)) for n, kind in zip(
+        range(event_store.FEW_ROWS + 2), ["check_in", "check_out"] * 10)]
+    body = batch(events)
     answer = push(client, token, body)
     monkeypatch.undo()
     assert killed
@@ -128,7 +131,7 @@ def test_a_connection_lost_mid_push_answers_503_and_the_resent_batch_is_stored_o
     db.session.remove()
     assert _stored() == 0
     assert push(client, token, body).status_code == 200
-    assert _stored() == 2
+    assert _stored() == len(events)
 
 
 def test_a_sqlite_too_old_for_the_app_is_refused_at_start(backend, database_urls,

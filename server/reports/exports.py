@@ -8,10 +8,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.page import PageMargins
 
+#: The split of the credited hours comes last, after the columns exports
+#: had before it: spreadsheets that read columns by position keep working.
 COLUMNS = [("code", "编码"), ("name", "名称"), ("credited_hours", "认定服务时长(小时)"),
+           ("pending_hours", "待审核时长(小时)"), ("sessions", "服务次数"), ("people", "人数"),
            ("proven_hours", "其中扫码证明(小时)"), ("reviewed_hours", "其中审核认定(小时)"),
-           ("entered_hours", "其中事后补录(小时)"),
-           ("pending_hours", "待审核时长(小时)"), ("sessions", "服务次数"), ("people", "人数")]
+           ("entered_hours", "其中事后补录(小时)")]
 #: A cell starting with one of these would be run as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -64,7 +66,7 @@ def to_xlsx(rows: list[dict], title: str) -> bytes:
             if isinstance(value, str):
                 # Text stays text: openpyxl would store "=..." as a formula.
                 sheet.cell(row=number, column=column).data_type = "s"
-    for letter, width in zip("ABCDEFGHI", (18, 32, 20, 18, 18, 18, 18, 12, 10)):
+    for letter, width in zip("ABCDEFGHI", (18, 32, 20, 20, 12, 10, 18, 18, 18)):
         sheet.column_dimensions[letter].width = width
     sheet.print_title_rows = "2:2"
     sheet.page_setup.orientation = "landscape"

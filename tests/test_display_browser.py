@@ -70,6 +70,7 @@ def _set_up_display(browser, server):
     with page.expect_navigation():
         page.click("a[href='/console/stations/ST-BA-1/display']")
     assert serious_accessibility_violations(page) == []
+    screenshot(page, "console-station-display")
     page.fill("#display-name", "前台平板")
     with page.expect_navigation(url=re.compile(r".*/display$")):
         page.click("#display-setup button[type=submit]")
@@ -172,3 +173,30 @@ def test_an_altered_display_code_is_refused_offline(browser, live, client, world
     assert "status bad" in phone.get_attribute("#display-status", "class")
     tablet.close()
     phone_context.close()
+
+
+def test_a_station_device_sets_up_a_display_with_its_enrolment_code(browser, live, client,
+                                                                    world, admin_token):
+    from tests.conftest import auth
+    device = client.post("/api/v1/devices", headers=auth(admin_token), json={
+        "code": "TAB-SCREEN", "name": "签到屏平板", "stations": ["ST-BA-1"], "can_push": False})
+    assert device.status_code == 201, device.json
+    db.session.commit()
+    server = live(SESSION_COOKIE_SECURE="0")
+    context = browser.new_context(**TABLET)
+    page = context.new_page()
+    page.goto(server.url + "/display")
+    page.wait_for_selector("#not-set-up:not([hidden])")
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "station-display-not-set-up")
+    page.fill("#device-credential", device.json["enrolment_qr"])
+    page.click("#device-setup button[type=submit]")
+    page.wait_for_function("document.getElementById('qr').dataset.url !== undefined")
+    url = page.evaluate("document.getElementById('qr').dataset.url")
+    code = re.search(r"d=(D-[0-9a-f]{8})", url).group(1)
+    shown = client.get(f"/api/v1/displays/{code}", headers=auth(admin_token)).json
+    assert (shown["station"], shown["registered_by"]) == ("ST-BA-1", "device:TAB-SCREEN")
+    # The enrolment code is used up: the device is enrolled (its token was not kept).
+    assert client.get("/api/v1/devices/TAB-SCREEN", headers=auth(admin_token)
+                      ).json["status"] == "enrolled"
+    context.close()

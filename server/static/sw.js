@@ -7,7 +7,7 @@ importScripts("/static/queue.js");
 const SHELL_CACHE = "checkin-shell-v7";
 const SHELL = ["/app/checkin", "/static/checkin.js", "/static/queue.js", "/static/corrections.js",
   "/static/display-code.js", "/manifest.webmanifest", "/static/icons/icon-192.png",
-  "/display", "/static/display.js", "/static/display-store.js",
+  "/display", "/static/display.js", "/static/display-store.js", "/static/display-enrol.js",
   "/static/vendor/qrcode-generator.js"];
 
 self.addEventListener("install", (event) => {

@@ -153,7 +153,8 @@ def test_the_display_changes_code_offline_and_a_phone_accepts_it_offline(
     phone_context.close()
 
 
-def test_an_altered_display_code_is_refused_offline(browser, live, client, world, admin_token):
+def test_an_altered_code_is_refused_offline_and_a_revoked_displays_online(
+        browser, live, client, world, admin_token):
     port = free_port()
     server = live(port=port, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
                   SESSION_COOKIE_SECURE="0")
@@ -171,6 +172,19 @@ def test_an_altered_display_code_is_refused_offline(browser, live, client, world
     phone.goto(url.replace(f"&w={window}", f"&w={window + 1}"))
     _until(phone, "document.getElementById('display-status').dataset.state === 'invalid'")
     assert "status bad" in phone.get_attribute("#display-status", "class")
+
+    # The display is revoked. Online, the page the server serves refuses its
+    # code, even on a phone still holding the key (its pull not through yet).
+    from tests.conftest import auth
+    code = re.search(r"d=(D-[0-9a-f]{8})", url).group(1)
+    assert client.post(f"/api/v1/displays/{code}/revoke", headers=auth(admin_token),
+                       json={}).status_code == 200
+    db.session.commit()
+    phone_context.route("**/api/v1/sync/pull*", lambda route: route.abort())
+    phone_context.set_offline(False)
+    phone.goto(_shown(display)["url"])
+    _until(phone, "document.getElementById('display-status').dataset.state === 'invalid'")
+    assert phone.evaluate(f"getMeta('displays').then((d) => '{code}' in d)")
     tablet.close()
     phone_context.close()
 

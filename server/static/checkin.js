@@ -51,10 +51,12 @@ async function showWarning(station) {
 async function showDisplayStatus(station) {
   const code = station.display;
   const keys = (await getMeta("displays")) || {};
-  let genuine = code.wellFormed ? null : false;
-  if (genuine === null && keys[code.display]) genuine = await verifyDisplayCode(code, keys[code.display]);
   const served = $("code-status");
-  if (genuine === null && served && served.dataset.verdict) genuine = served.dataset.verdict === "valid";
+  const verdict = served ? served.dataset.verdict : undefined;
+  // The server's refusal stands: it knows of a revocation this phone has not pulled yet.
+  let genuine = code.wellFormed && verdict !== "invalid" ? null : false;
+  if (genuine === null && keys[code.display]) genuine = await verifyDisplayCode(code, keys[code.display]);
+  if (genuine === null && verdict) genuine = verdict === "valid";
   const toleranceS = Number($("app").dataset.clockToleranceS);
   const current = code.wellFormed && displayWindowCurrent(code.window, Date.now(), toleranceS);
   const [state, look] = genuine === false ? ["invalid", "bad"] : !current ? ["expired", "warn"]

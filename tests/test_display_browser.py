@@ -213,4 +213,13 @@ def test_a_station_device_sets_up_a_display_with_its_enrolment_code(browser, liv
     # The enrolment code is used up: the device is enrolled (its token was not kept).
     assert client.get("/api/v1/devices/TAB-SCREEN", headers=auth(admin_token)
                       ).json["status"] == "enrolled"
+    assert page.is_hidden("#clock-off")
+
+    # The screen's clock runs ten minutes fast: its codes would all look
+    # expired to phones, and it says so.
+    context.clock.install(time=time.time() + 600)
+    page.reload()
+    warning = _until(page, "!document.getElementById('clock-off').hidden"
+                           " && document.getElementById('clock-off').textContent")
+    assert re.search(r"相差 (599|600|601) 秒", warning), warning
     context.close()

@@ -39,6 +39,30 @@ async function tick() {
   }
 }
 
+/* A screen whose clock is wrong shows codes of the wrong window, which
+   phones then call expired. While online, compare with the server's clock
+   (the Date of a small answer, to the second) and say so on the screen. */
+const CLOCK_CHECK_MS = 5 * 60 * 1000;
+
+async function checkClock() {
+  if (!navigator.onLine) return;
+  try {
+    const sent = Date.now();
+    const response = await fetch("/favicon.ico", { method: "HEAD", cache: "no-store" });
+    const received = Date.now();
+    const server = Date.parse(response.headers.get("Date"));
+    if (Number.isNaN(server)) return;
+    // The server's Date is cut to the second: allow that and the round trip.
+    const offsetS = (server + 500 - (sent + received) / 2) / 1000;
+    // Half the tolerance for the screen's clock, the other half for the phones'.
+    const off = Math.abs(offsetS) > Number(SETTINGS.clockToleranceS) / 2;
+    $("clock-off").hidden = !off;
+    if (off) $("clock-off").textContent = text("t-clock-off").replace("{n}", Math.round(Math.abs(offsetS)));
+  } catch (error) {
+    // No answer: the network is away; try again at the next check.
+  }
+}
+
 /* Screens that sleep show nothing: ask the browser to keep this one on. */
 async function keepAwake() {
   try {
@@ -60,6 +84,9 @@ async function start() {
   $("showing").hidden = false;
   await tick();
   setInterval(tick, 1000);
+  checkClock();
+  setInterval(checkClock, CLOCK_CHECK_MS);
+  window.addEventListener("online", checkClock);
   keepAwake();
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") keepAwake();

@@ -255,6 +255,13 @@ def test_the_check_in_page_judges_a_display_code_on_the_servers_clock(client, ad
     assert 'data-verdict="invalid"' in revoked.text
 
 
+def test_the_check_in_page_says_a_displays_station_has_closed(client, admin_token, display):
+    code, private = display
+    client.post("/api/v1/stations/ST-BA-1/retire", headers=auth(admin_token), json={})
+    page = client.get(_path(_code_now(private, code)))
+    assert "本站点已停用" in page.text and "data-verdict" not in page.text
+
+
 def test_display_keys_for_names_each_display_with_its_station_in_one_query(
         app, client, admin_token, display):
     from sqlalchemy import event

@@ -66,7 +66,9 @@ async function showDisplayStatus(station) {
   box.className = `status ${look}`;
   box.dataset.state = state;
   box.hidden = false;
-  if (served) served.hidden = true;  // this phone's judgement replaces the one it was served
+  // This phone's judgement replaces the server's of the code (not a
+  // station's closing, which the server says apart).
+  if (verdict) served.hidden = true;
 }
 
 async function showSummary() {

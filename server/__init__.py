@@ -65,8 +65,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(health_blp)
     from server.console.login import init_console_login
     # Importing them adds their pages to the console blueprint.
-    from server.console import (corrections, devices, pages, person, quarantine,  # noqa: F401
-                                retroactive)
+    from server.console import (corrections, devices, displays, pages, person,  # noqa: F401
+                                quarantine, retroactive)
     from server.console.routes import blp as console_blp
     init_console_login(app)
     app.register_blueprint(console_blp)
@@ -127,6 +127,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from server.checkins.routes import quarantine_blp
     from server.corrections.routes import blp as corrections_blp
     from server.devices.routes import blp as devices_blp
+    from server.displays.routes import blp as displays_blp
     from server.imports.routes import blp as imports_blp
     from server.org.routes import areas_blp, organisations_blp
     from server.people.routes import blp as people_blp
@@ -140,7 +141,7 @@ def _register_blueprints(app: Flask, api) -> None:
     for blueprint in (auth_blp, users_blp, areas_blp, organisations_blp, people_blp,
                       stations_blp, activities_blp, devices_blp, imports_blp, sync_blp,
                       quarantine_blp, qr_blp, sync_pull_blp, sessions_blp, reports_blp,
-                      volunteer_blp, corrections_blp):
+                      volunteer_blp, corrections_blp, displays_blp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

@@ -5,6 +5,7 @@ from server.auth.models import ApiToken, RoleGrant, User  # noqa: F401
 from server.checkins.models import CheckinEvent, DeviceSeqRange, QuarantinedEvent  # noqa: F401
 from server.corrections.models import CorrectionRequest  # noqa: F401
 from server.devices.models import Device  # noqa: F401
+from server.displays.models import StationDisplay  # noqa: F401
 from server.org.models import Area, Membership, Organisation  # noqa: F401
 from server.pairing.models import PairingDue, PairingWorker  # noqa: F401
 from server.people.models import Person, PersonInvitation  # noqa: F401

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+#: The server's default ``CLOCK_TOLERANCE_S`` (docs/sync-protocol.md, "Clock
+#: offset"); a device judges a display code's window with it.
+DEFAULT_CLOCK_TOLERANCE_S = 120
+
 
 def clock_offset_s(received_at: datetime, sent_at: datetime | None) -> float:
     """Server receive time minus the device's ``sent_at``; 0 when it sent none."""

@@ -238,3 +238,45 @@ def test_its_health_report_says_what_stays_queued_after_each_batch(tmp_path, liv
                                 (queued, scanned["id"]))
     device.push()
     assert seen == [(1, False), (0, False)]
+
+
+def test_offline_check_of_a_station_displays_code(tmp_path, live, enrolment, client,
+                                                  admin_token):
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from sync.qr import b64url, display_url, display_window, sign_display
+    private = Ed25519PrivateKey.generate()
+    public = b64url(private.public_key().public_bytes(serialization.Encoding.Raw,
+                                                      serialization.PublicFormat.Raw))
+    display = client.post("/api/v1/displays", headers=auth(admin_token), json={
+        "station": "ST-BA-1", "name": "前台屏幕", "public_key": public}).json["code"]
+    db.session.commit()
+    server = live()
+    device = _enrolled(tmp_path, server, enrolment)
+    device.pull()
+
+    def shown_at(when):
+        window = display_window(when)
+        return display_url("https://stations.example.test", "ST-BA-1", display, window,
+                           sign_display(private, "ST-BA-1", display, window))
+
+    now = datetime.now(timezone.utc)
+    current = device.store.record_scan("check_in", "P-BA-1", qr=shown_at(now), at=now)
+    assert current["warning"] is None
+    # A photo of the screen, passed on and scanned ten minutes later.
+    photo = device.store.record_scan("check_out", "P-BA-1", qr=shown_at(now),
+                                     at=now + timedelta(minutes=10))
+    assert photo["warning"] == "expired_code"
+    forged = device.store.record_scan("check_out", "P-BA-1", qr=shown_at(now)[:-4] + "AAAA")
+    assert forged["warning"] == "bad_signature"
+    client.post(f"/api/v1/displays/{display}/revoke", headers=auth(admin_token), json={})
+    db.session.commit()
+    device.pull()
+    assert device.store.cached("display", display) is None
+    # Its key was dropped with the revocation; this device has no display key left.
+    revoked = device.store.record_scan("check_out", "P-BA-1", qr=shown_at(now), at=now)
+    assert revoked["warning"] == "no_keys_yet"
+    assert device.store.status()["queue_length"] == 4

@@ -19,6 +19,7 @@ from sqlalchemy import and_, exists, false, literal, or_, select, true
 from server.activities.models import Activity
 from server.auth.principal import Principal
 from server.devices.models import Device
+from server.displays.models import StationDisplay
 from server.extensions import db
 from server.org.models import Area, Membership, Organisation
 from server.people.models import Person
@@ -126,6 +127,9 @@ def visible(principal: Principal, model):
                    _in_stations(Activity.station_id, p.station_ids))
     if model is Device:
         return or_(*(_device_within(p) or [false()]))
+    if model is StationDisplay:
+        # Those who manage the station: a display is its equipment.
+        return StationDisplay.station_id.in_(select(Station.id).where(_manageable_stations(p)))
     return false()
 
 
@@ -149,13 +153,17 @@ def may_read_members(principal: Principal, organisation: Organisation) -> bool:
     return may_manage(principal, organisation)
 
 
+def _manageable_stations(p: Principal):
+    """A WHERE clause on Station: those ``p`` manages (``may_manage``'s rule)."""
+    return or_(_in_areas(Station.area_id, p.area_paths),
+               _in_organisations_under(Station.host_organisation_id, p.organisation_paths),
+               _in_stations(Station.id, p.station_ids))
+
+
 def _device_within(p: Principal):
     from server.devices.models import device_organisation, device_station
     clauses = []
-    manageable_stations = or_(_in_areas(Station.area_id, p.area_paths),
-                              _in_organisations_under(Station.host_organisation_id,
-                                                      p.organisation_paths),
-                              _in_stations(Station.id, p.station_ids))
+    manageable_stations = _manageable_stations(p)
     manageable_orgs = _managed_organisations(p)
     has_scope = or_(
         exists().where(device_station.c.device_id == Device.id),
@@ -194,4 +202,6 @@ def may_manage(principal: Principal, obj) -> bool:
     if isinstance(obj, Device):
         scope = list(obj.stations) + list(obj.organisations)
         return bool(scope) and all(may_manage(p, item) for item in scope)
+    if isinstance(obj, StationDisplay):
+        return may_manage(p, obj.station)
     return False

@@ -36,6 +36,15 @@ def checkin_shell():
     return render_template("public/station.html", check=None, code="")
 
 
+@blp.get("/display")
+def station_display():
+    """A station's screen showing its changing check-in code. The page holds
+    nothing secret: the display's code and key live in the screen's browser
+    (set up from the console), so the service worker caches the page and it
+    opens without a network."""
+    return render_template("public/display.html")
+
+
 @blp.get("/sw.js")
 def service_worker():
     """Served from the root so that it controls /q/ pages too."""

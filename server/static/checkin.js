@@ -4,14 +4,16 @@
 const $ = (id) => document.getElementById(id);
 const text = (id) => $(id).textContent;
 
-/* The station of a scanned code's page (/q/<code>?v=…), or null on the
-   app's own start page (/app/checkin, opened from the home screen). */
+/* The station of a scanned code's page (a poster's /q/<code>?v=…, or a
+   station display's /q/<code>?d=…&w=…&s=…), or null on the app's own start
+   page (/app/checkin, opened from the home screen). */
 function stationFromUrl() {
   if (!location.pathname.startsWith("/q/")) return null;
   const parts = location.pathname.split("/");
   const code = decodeURIComponent(parts[parts.length - 1] || "");
-  const version = Number(new URLSearchParams(location.search).get("v") || "0");
-  return { code, version, qr: location.href };
+  const display = parseDisplayCode(new URL(location.href));
+  const version = display ? null : Number(new URLSearchParams(location.search).get("v") || "0");
+  return { code, version, qr: location.href, display };
 }
 
 async function refreshQueue() {
@@ -37,8 +39,36 @@ async function showAction(station) {
 async function showWarning(station) {
   const stations = (await getMeta("stations")) || {};
   const known = stations[station.code];
-  const outdated = known && (station.version < known.qr_version || known.status !== "active");
+  const outdated = known && ((station.version !== null && station.version < known.qr_version)
+    || known.status !== "active");
   $("offline-warning").hidden = !outdated;
+}
+
+/* A station display's code, judged here and now: its signature with the
+   display keys this phone pulled (or, before it has them, as the server
+   said when it served the page), its window on this phone's clock with the
+   server's clock tolerance (docs/sync-protocol.md). Offline too. */
+async function showDisplayStatus(station) {
+  const code = station.display;
+  const keys = (await getMeta("displays")) || {};
+  const served = $("code-status");
+  const verdict = served ? served.dataset.verdict : undefined;
+  // The server's refusal stands: it knows of a revocation this phone has not pulled yet.
+  let genuine = code.wellFormed && verdict !== "invalid" ? null : false;
+  if (genuine === null && keys[code.display]) genuine = await verifyDisplayCode(code, keys[code.display]);
+  if (genuine === null && verdict) genuine = verdict === "valid";
+  const toleranceS = Number($("app").dataset.clockToleranceS);
+  const current = code.wellFormed && displayWindowCurrent(code.window, Date.now(), toleranceS);
+  const [state, look] = genuine === false ? ["invalid", "bad"] : !current ? ["expired", "warn"]
+    : genuine ? ["current", "ok"] : ["unverified", ""];
+  const box = $("display-status");
+  box.textContent = text(`t-display-${state}`);
+  box.className = `status ${look}`;
+  box.dataset.state = state;
+  box.hidden = false;
+  // This phone's judgement replaces the server's of the code (not a
+  // station's closing, which the server says apart).
+  if (verdict) served.hidden = true;
 }
 
 async function showSummary() {
@@ -115,13 +145,16 @@ async function syncNow(station) {
   await showSummary();
   await showCorrections();
   if (station) await showWarning(station);
+  if (station && station.display) await showDisplayStatus(station);
 }
 
-/* Reference data for offline checks: station versions (and keys) by pull.
+/* Reference data for offline checks: station versions and station
+   displays' keys, by pull.
    Returns the HTTP status of a refused page, nothing when all went in. */
 async function pullReference() {
   const token = await getMeta("token");
   const stations = (await getMeta("stations")) || {};
+  const displays = (await getMeta("displays")) || {};
   let cursor = await getMeta("pull_cursor");
   for (;;) {
     const url = "/api/v1/sync/pull?limit=1000" + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
@@ -129,8 +162,13 @@ async function pullReference() {
     if (!response.ok) return response.status;
     const page = await response.json();
     for (const s of page.stations) stations[s.code] = { name: s.name, qr_version: s.qr_version, status: s.status };
-    for (const d of page.deletions) if (d.type === "station") delete stations[d.code];
+    for (const d of page.displays || []) displays[d.code] = { station: d.station, public_key: d.public_key };
+    for (const d of page.deletions) {
+      if (d.type === "station") delete stations[d.code];
+      if (d.type === "display") delete displays[d.code];
+    }
     await setMeta("stations", stations);
+    await setMeta("displays", displays);
     await setMeta("pull_cursor", page.cursor);
     cursor = page.cursor;
     if (!page.has_more) return;
@@ -153,6 +191,11 @@ async function registerServiceWorker() {
 async function start() {
   registerServiceWorker();
   const station = stationFromUrl();
+  if (station && station.display) {
+    await showDisplayStatus(station);
+    // A page left open: its code grows old while it waits for the tap.
+    setInterval(() => showDisplayStatus(station), 5000);
+  }
   const stations = (await getMeta("stations")) || {};
   if (!station) $("station-name").textContent = document.title;
   else if (!text("station-name") && stations[station.code]) $("station-name").textContent = stations[station.code].name;

@@ -1,11 +1,14 @@
-/* Service worker: the check-in page opens and records with no network at all. */
+/* Service worker: the check-in page opens and records with no network at all;
+   so does a station display (/display), which goes on showing new codes. */
 "use strict";
 importScripts("/static/queue.js");
 
 // A new name on every change to the shell: phones keep the cached one until it changes.
-const SHELL_CACHE = "checkin-shell-v6";
+const SHELL_CACHE = "checkin-shell-v7";
 const SHELL = ["/app/checkin", "/static/checkin.js", "/static/queue.js", "/static/corrections.js",
-  "/manifest.webmanifest", "/static/icons/icon-192.png"];
+  "/static/display-code.js", "/manifest.webmanifest", "/static/icons/icon-192.png",
+  "/display", "/static/display.js", "/static/display-store.js", "/static/display-enrol.js",
+  "/static/vendor/qrcode-generator.js"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL))

@@ -10,7 +10,7 @@ from server.db_types import UTCDateTime, utcnow
 from server.extensions import db
 
 #: Kinds of object a device pulls.
-FEED_ENTITIES = ("station", "person", "activity", "signing_key")
+FEED_ENTITIES = ("station", "person", "activity", "signing_key", "display")
 
 
 class SyncChange(db.Model):

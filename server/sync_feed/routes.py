@@ -11,7 +11,8 @@ from server.devices.services import current_device
 from server.sync_feed.services import pull_changes
 
 blp = Blueprint("sync_pull", __name__, url_prefix="/sync",
-                description="Pull: stations, people, activities and keys a device needs offline.")
+                description="Pull: stations, people, activities, signing keys and "
+                            "station displays' keys a device needs offline.")
 
 
 class PullArgs(ma.Schema):
@@ -58,8 +59,15 @@ class PulledKey(ma.Schema):
     retired_at = ma.fields.String(allow_none=True)
 
 
+class PulledDisplay(ma.Schema):
+    code = ma.fields.String(metadata={"description": "The display, `d` in its codes"})
+    station = ma.fields.String()
+    public_key = ma.fields.String(metadata={"description": "Raw Ed25519 key, base64url"})
+
+
 class Deletion(ma.Schema):
-    type = ma.fields.String(metadata={"description": "station | person | activity | signing_key"})
+    type = ma.fields.String(metadata={"description": "station | person | activity | "
+                                                     "signing_key | display"})
     code = ma.fields.String()
 
 
@@ -71,6 +79,9 @@ class PullPage(ma.Schema):
     people = ma.fields.List(ma.fields.Nested(PulledPerson))
     activities = ma.fields.List(ma.fields.Nested(PulledActivity))
     signing_keys = ma.fields.List(ma.fields.Nested(PulledKey))
+    displays = ma.fields.List(ma.fields.Nested(PulledDisplay), metadata={
+        "description": "Station displays' keys, to verify their codes offline; a revoked "
+                       "display comes as a deletion"})
     deletions = ma.fields.List(ma.fields.Nested(Deletion))
 
 

@@ -20,6 +20,7 @@ from server.activities.models import Activity
 from server.common.rawsql import in_values
 from server.db_types import utcnow
 from server.devices.models import Device
+from server.displays.models import StationDisplay
 from server.errors import AppError
 from server.extensions import db
 from server.org.models import Membership, Organisation
@@ -84,12 +85,7 @@ class PullScope:
         if codes:
             for station in db.session.scalars(
                     select(Station).where(in_values(Station.code, codes))):
-                in_scope = (station.id in self.station_ids
-                            or (station.host_organisation_id in org_ids
-                                and bool(self.device_org_ids)))
-                if self.device.person_id is not None:
-                    in_scope = station.status == "active"
-                out[("station", station.code)] = (station, in_scope)
+                out[("station", station.code)] = (station, self._has_station(station, org_ids))
         codes = codes_by_entity.get("person")
         if codes:
             people = list(db.session.scalars(select(Person).where(in_values(Person.code, codes))))
@@ -116,7 +112,24 @@ class PullScope:
             for key in db.session.scalars(select(SigningKey).where(
                     in_values(SigningKey.key_id, codes))):
                 out[("signing_key", key.key_id)] = (key, True)
+        codes = codes_by_entity.get("display")
+        if codes:
+            # A display's key goes wherever its station goes, while it is not revoked.
+            for display, station in db.session.execute(
+                    select(StationDisplay, Station)
+                    .join(Station, Station.id == StationDisplay.station_id)
+                    .where(in_values(StationDisplay.code, codes))):
+                out[("display", display.code)] = (
+                    (display, station.code),
+                    display.revoked_at is None and self._has_station(station, org_ids))
         return out
+
+    def _has_station(self, station: Station, org_ids: set[int]) -> bool:
+        if self.device.person_id is not None:
+            # A personal phone checks in at any active station.
+            return station.status == "active"
+        return (station.id in self.station_ids
+                or (station.host_organisation_id in org_ids and bool(self.device_org_ids)))
 
 
 def note_scope_change(before: PullScope, device: Device) -> int:
@@ -136,7 +149,7 @@ def note_scope_change(before: PullScope, device: Device) -> int:
 
 
 def _scope_candidates(*scopes: PullScope) -> dict[str, set[str]]:
-    """Codes of every station, person and activity any of ``scopes`` could hold."""
+    """Codes of every station, person, activity and display any of ``scopes`` could hold."""
     station_ids = set().union(*(s.station_ids for s in scopes))
     org_ids = set().union(*(s._org_ids() for s in scopes))
     stations = set(db.session.scalars(select(Station.code).where(
@@ -147,7 +160,12 @@ def _scope_candidates(*scopes: PullScope) -> dict[str, set[str]]:
     activities = set(db.session.scalars(select(Activity.code).where(
         in_values(Activity.station_id, station_ids)
         | in_values(Activity.organisation_id, org_ids))))
-    return {"station": stations, "person": people, "activity": activities}
+    displays = set(db.session.scalars(select(StationDisplay.code).join(
+        Station, Station.id == StationDisplay.station_id).where(
+        in_values(Station.id, station_ids) | in_values(Station.host_organisation_id, org_ids),
+        StationDisplay.revoked_at.is_(None))))
+    return {"station": stations, "person": people, "activity": activities,
+            "display": displays}
 
 
 def _current_branches(person_ids: list[int]) -> dict[int, tuple[int, str]]:
@@ -178,7 +196,8 @@ def pull_changes(device: Device, cursor: str | None, limit: int | None) -> dict:
         codes.setdefault(row.entity, set()).add(row.code)
     current = PullScope(device).load(codes)
 
-    page = {"stations": [], "people": [], "activities": [], "signing_keys": [], "deletions": []}
+    page = {"stations": [], "people": [], "activities": [], "signing_keys": [], "displays": [],
+            "deletions": []}
     seen = set()
     for row in rows:
         key = (row.entity, row.code)
@@ -195,6 +214,8 @@ def pull_changes(device: Device, cursor: str | None, limit: int | None) -> dict:
             page["people"].append(_person(*obj))
         elif row.entity == "activity":
             page["activities"].append(_activity(obj))
+        elif row.entity == "display":
+            page["displays"].append(_display(*obj))
         else:
             page["signing_keys"].append(_key(obj))
     next_seq = rows[-1].seq if rows else after
@@ -245,3 +266,7 @@ def _activity(a: Activity) -> dict:
 def _key(k: SigningKey) -> dict:
     return {"key_id": k.key_id, "public_key": b64url(k.public_key), "active": k.active,
             "retired_at": format_rfc3339(k.retired_at) if k.retired_at else None}
+
+
+def _display(d: StationDisplay, station_code: str) -> dict:
+    return {"code": d.code, "station": station_code, "public_key": b64url(d.public_key)}

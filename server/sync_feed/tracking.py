@@ -1,7 +1,7 @@
 """Recording what devices must pull, automatically, whenever the ORM writes.
 
 A ``before_flush`` hook notes every new or changed station, person,
-membership (its person), activity and signing key; a ``before_commit`` hook
+membership (its person), activity, signing key and station display; a ``before_commit`` hook
 then takes the counter row's lock, numbers the notes and inserts them. The
 lock is held until the commit ends, so numbers are handed out in commit order.
 """
@@ -18,6 +18,7 @@ _NOTES = "sync_feed_changes"
 
 def _entity_of(obj) -> tuple[str, str] | None:
     from server.activities.models import Activity
+    from server.displays.models import StationDisplay
     from server.org.models import Membership
     from server.people.models import Person
     from server.qr.models import SigningKey
@@ -39,6 +40,8 @@ def _entity_of(obj) -> tuple[str, str] | None:
         return "activity", obj.code
     if isinstance(obj, SigningKey):
         return "signing_key", obj.key_id
+    if isinstance(obj, StationDisplay):
+        return "display", obj.code
     return None
 
 

@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sync.client.ids import uuid7
+from sync.clock import DEFAULT_CLOCK_TOLERANCE_S
 from sync.protocol import EVENT_TYPES
-from sync.qr import QrInvalid, verify_station_url
-from sync.qr import b64url_decode
+from sync.qr import (OUTSIDE, DisplayKey, QrInvalid, b64url_decode, is_display_url,
+                     judge_display_code, verify_display_url, verify_station_url)
 from sync.timeutil import format_rfc3339
 
 SCHEMA = """
@@ -25,7 +26,7 @@ CREATE TABLE IF NOT EXISTS cache (
 """
 #: Kinds of cached reference data, as named in a pull page.
 CACHE_KINDS = {"stations": "station", "people": "person", "activities": "activity",
-               "signing_keys": "signing_key"}
+               "signing_keys": "signing_key", "displays": "display"}
 
 
 class LocalStore:
@@ -66,9 +67,10 @@ class LocalStore:
             raise ValueError(f"type must be one of {EVENT_TYPES}")
         if not station and not qr:
             raise ValueError("give a station code or the scanned qr text")
-        warning = self.check_code(qr) if qr else None
+        at = at or datetime.now(timezone.utc)
+        warning = self.check_code(qr, at) if qr else None
         event = {"id": uuid7(), "type": kind, "person": person,
-                 "occurred_at": format_rfc3339(at or datetime.now(timezone.utc))}
+                 "occurred_at": format_rfc3339(at)}
         if station:
             event["station"] = station
         if qr:
@@ -88,8 +90,12 @@ class LocalStore:
                              format_rfc3339(datetime.now(timezone.utc)), warning))
         return {**event, "warning": warning}
 
-    def check_code(self, qr: str) -> str | None:
-        """Why a scanned code looks wrong offline, or None if it verifies and is current."""
+    def check_code(self, qr: str, at: datetime | None = None) -> str | None:
+        """Why a scanned code looks wrong offline, or None if it verifies and is
+        current: a poster's of the station's current version, a station
+        display's of a window around ``at`` (the scan's time, by default now)."""
+        if is_display_url(qr):
+            return self._check_display_code(qr, at or datetime.now(timezone.utc))
         keys = {code: b64url_decode(json.loads(data)["public_key"])
                 for code, data in self.db.execute(
                     "SELECT code, data FROM cache WHERE kind = 'signing_key'")
@@ -105,6 +111,27 @@ class LocalStore:
             return "unknown_station"
         if station["status"] != "active" or code.version < station["qr_version"]:
             return "revoked_qr"
+        return None
+
+    def _check_display_code(self, qr: str, at: datetime) -> str | None:
+        """``expired_code`` when the code was not on the display's screen at
+        ``at`` (give or take the clock tolerance): a photo passed on."""
+        keys = {code: DisplayKey(data["station"], b64url_decode(data["public_key"]))
+                for code, data in ((code, json.loads(text)) for code, text in self.db.execute(
+                    "SELECT code, data FROM cache WHERE kind = 'display'"))}
+        if not keys:
+            return "no_keys_yet"
+        try:
+            code = verify_display_url(qr, keys)
+        except QrInvalid as invalid:
+            return invalid.code
+        station = self.cached("station", code.station)
+        if station is None:
+            return "unknown_station"
+        if station["status"] != "active":
+            return "revoked_qr"
+        if judge_display_code(code, at, DEFAULT_CLOCK_TOLERANCE_S) == OUTSIDE:
+            return "expired_code"
         return None
 
     def pending(self, limit: int) -> list[dict]:

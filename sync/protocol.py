@@ -44,9 +44,16 @@ UNSIGNED_SCAN = "unsigned_scan"
 #: A personal phone's scan that reached the server long after it was made
 #: (``LATE_SCAN_REVIEW_DAYS``).
 LATE_UPLOAD = "late_upload"
+#: A station display's code scanned outside its 30 s window (beyond the
+#: clock tolerance): it was not on the station's screen then.
+DISPLAY_CODE_EXPIRED = "display_code_expired"
+#: A station display's code that does not verify: unknown or revoked
+#: display, a signature that does not match, or another station's display.
+BAD_DISPLAY_CODE = "bad_display_code"
 #: Flags that send an otherwise ok session to review (docs/trust.md).
 REVIEW_FLAGS = frozenset({REVOKED_QR, OUTSIDE_GEOFENCE, CLOCK_CORRECTED, RETROACTIVE,
-                          UNSIGNED_SCAN, LATE_UPLOAD})
+                          UNSIGNED_SCAN, LATE_UPLOAD, DISPLAY_CODE_EXPIRED,
+                          BAD_DISPLAY_CODE})
 
 CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")

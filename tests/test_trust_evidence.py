@@ -163,3 +163,54 @@ def test_reports_split_credited_hours_by_what_credits_them(
     assert [cells[values[0].index(name)] for name in ("认定服务时长(小时)", "其中扫码证明(小时)",
                                                       "其中审核认定(小时)", "其中事后补录(小时)")
             ] == [6.5, 2.0, 3.0, 1.5]
+
+
+def _display_of_st_ba_1(client, admin_token):
+    """A display registered at ST-BA-1: (its code, its private key)."""
+    from tests.test_displays import _new_key, _register
+    private, public = _new_key()
+    answer = _register(client, admin_token, public_key=public)
+    assert answer.status_code == 201, answer.json
+    return answer.json["code"], private
+
+
+def _display_code(private, display, at, station="ST-BA-1", tamper=False) -> str:
+    from sync.qr import display_url, display_window, sign_display
+    window = display_window(at)
+    signature = sign_display(private, station, display, window)
+    if tamper:
+        window += 1  # the signature was for another window
+    return display_url("https://stations.example.test", station, display, window, signature)
+
+
+def test_a_display_code_inside_its_window_proves_presence_and_others_are_flagged(
+        client, world, admin_token, make_phone):
+    """A phone's scans of a station screen's changing code: inside the code's
+    window, `display_code` evidence, credited; a code carried away from the
+    screen (scanned ten minutes after its window), flagged
+    `display_code_expired`; one whose signature does not match, flagged
+    `bad_display_code` (and, being no valid code of the station,
+    `unsigned_scan`). All stored and paired; the flagged ones wait."""
+    display, private = _display_of_st_ba_1(client, admin_token)
+    phone = make_phone("P-BA-1")
+    shifts = {"inside": recent(30), "expired": recent(20), "tampered": recent(10)}
+
+    def pair(kind, start):
+        scans = []
+        for type_, at in (("check_in", start), ("check_out", start + timedelta(hours=2))):
+            shown = at - timedelta(minutes=10) if kind == "expired" else at
+            scans.append(scan("P-BA-1", type_, at, station=None,
+                              qr=_display_code(private, display, shown,
+                                               tamper=kind == "tampered")))
+        return scans
+
+    answer = push(client, phone, batch([e for k, s in shifts.items() for e in pair(k, s)]))
+    assert {r["status"] for r in answer.json["results"]} == {"accepted"}
+    by_start = {s.derived_start_at: s for s in db.session.scalars(select(ServiceSession))}
+    inside, expired, tampered = (by_start[at.replace(microsecond=0)]
+                                 for at in shifts.values())
+    assert (inside.status, inside.evidence, inside.flags) == ("ok", "display_code", "")
+    assert (expired.status, expired.evidence, expired.flags) == (
+        "needs_review", "none", "display_code_expired")
+    assert (tampered.status, tampered.evidence, tampered.flags) == (
+        "needs_review", "none", "bad_display_code,unsigned_scan")

@@ -34,13 +34,18 @@ def install_request_boundary(app: Flask) -> None:
         if not request.path.startswith("/api/v1/") or request.endpoint is None \
                 or request.method == "OPTIONS":
             return
-        from server.common.blueprint import DEVICE, USER, credential_of
+        from server.common.blueprint import DEVICE, USER, USER_OR_DEVICE, credential_of
+        from server.devices.services import current_device
         needed = credential_of(app.view_functions[request.endpoint], request.method)
         if needed == USER:
             current_principal()
         elif needed == DEVICE:
-            from server.devices.services import current_device
             current_device()
+        elif needed == USER_OR_DEVICE:
+            try:
+                current_principal()
+            except Unauthorized:
+                current_device()
 
     @app.after_request
     def commit_or_roll_back(response):

@@ -14,14 +14,18 @@ from sqlalchemy import select
 
 from server.common.rawsql import RawSql, in_values
 from server.devices.models import Device
+from server.displays.services import display_keys_for
 from server.extensions import db
 from server.org.models import Membership, Organisation
 from server.qr.keys import verifying_keys
 from sync.clock import effective_time
 from sync.evidence import classify
-from sync.protocol import (CLOCK_CORRECTED, LATE_UPLOAD, OUTSIDE_GEOFENCE, REVOKED_QR,
-                           UNSIGNED_SCAN, EventRejected, PushedEvent, haversine_m)
-from sync.qr import QrInvalid, StationCode, verify_station_url
+from sync.protocol import (BAD_DISPLAY_CODE, CLOCK_CORRECTED, DISPLAY_CODE_EXPIRED,
+                           LATE_UPLOAD, OUTSIDE_GEOFENCE, REVOKED_QR, UNSIGNED_SCAN,
+                           EventRejected, PushedEvent, haversine_m)
+from sync.qr import (INSIDE, DisplayCode, QrInvalid, StationCode, display_of, is_display_url,
+                     judge_display_code, parse_display_url, verify_display_url,
+                     verify_station_url)
 
 
 class PersonRow(NamedTuple):
@@ -64,7 +68,7 @@ class Context:
     keys: dict[str, bytes]
     scope: DeviceScope
     #: Each distinct scanned text verified once per batch: the code, or why not.
-    verified_qr: dict[str, StationCode | QrInvalid]
+    verified_qr: dict[str, StationCode | DisplayCode | BadDisplayCode | QrInvalid]
     #: ``effective_at`` must lie in [earliest, latest]; the clock tolerance.
     earliest: datetime
     latest: datetime
@@ -132,15 +136,15 @@ def load_context(device: Device, events: list[PushedEvent], received_at: datetim
                  clock_offset_s: float, batch_id: str) -> Context:
     config = current_app.config
     station_codes = {e.station for e in events if e.station}
-    keys = verifying_keys() if any(e.qr for e in events) else {}
-    verified: dict[str, StationCode | QrInvalid] = {}
-    for event in events:
-        if event.qr and event.qr not in verified:
-            try:
-                verified[event.qr] = verify_station_url(event.qr, keys)
-                station_codes.add(verified[event.qr].station)
-            except QrInvalid as invalid:
-                verified[event.qr] = invalid
+    texts = {e.qr for e in events if e.qr}
+    keys = verifying_keys() if texts else {}
+    # One query, and none without display codes in the batch.
+    display_keys = display_keys_for({d for d in map(display_of, texts) if d})
+    verified: dict[str, StationCode | DisplayCode | BadDisplayCode | QrInvalid] = {}
+    for text in texts:
+        verified[text] = code = _verified(text, keys, display_keys)
+        if not isinstance(code, QrInvalid):
+            station_codes.add(code.station)
     raw = RawSql(db.session.connection())
     people = _by_code(raw, PersonRow, _PEOPLE_SQL, "code", {e.person for e in events})
     stations = _by_code(raw, StationRow, _STATIONS_SQL, "s.code", station_codes)
@@ -155,6 +159,31 @@ def load_context(device: Device, events: list[PushedEvent], received_at: datetim
         latest=received_at + timedelta(seconds=config["FUTURE_TOLERANCE_S"]),
         clock_tolerance_s=config["CLOCK_TOLERANCE_S"],
         late_after=timedelta(days=config["LATE_SCAN_REVIEW_DAYS"]))
+
+
+class BadDisplayCode(NamedTuple):
+    """A display's code that does not verify (``unknown_display``,
+    ``bad_signature``, ``wrong_station``, ``revoked_display``): the scan is
+    kept at the station its URL names, flagged, and proves nothing."""
+    station: str
+    reason: str
+
+
+def _verified(text: str, keys: dict, display_keys: dict):
+    """A scanned text, verified: a poster's code, a display's code, a display
+    code that fails (kept, flagged), or why it is no station code at all."""
+    if not is_display_url(text):
+        try:
+            return verify_station_url(text, keys)
+        except QrInvalid as invalid:
+            return invalid
+    try:
+        return verify_display_url(text, display_keys)
+    except QrInvalid as invalid:
+        if invalid.code == "bad_qr":
+            return invalid
+        code, _ = parse_display_url(text)
+        return BadDisplayCode(code.station, invalid.code)
 
 
 # Driver-level statements: built through SQLAlchemy, these three cost more
@@ -185,6 +214,7 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
     :raise EventRejected: with the stable reason it cannot count (yet).
     """
     station_code, qr_version, flags = event.station, None, set()
+    code = None
     if event.qr is not None:
         code = ctx.verified_qr[event.qr]
         if isinstance(code, QrInvalid):
@@ -192,7 +222,11 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
         if event.station is not None and event.station != code.station:
             raise EventRejected("station_mismatch",
                                 f"station {event.station!r} differs from the scanned code")
-        station_code, qr_version = code.station, code.version
+        station_code = code.station
+        if isinstance(code, StationCode):
+            qr_version = code.version
+        elif isinstance(code, BadDisplayCode):
+            flags.add(BAD_DISPLAY_CODE)
 
     station = ctx.stations.get(station_code)
     if station is None:
@@ -237,14 +271,23 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
     # on personal phones (docs/trust.md): a scan without the station's
     # signed code, or one that arrives long after it was made, waits for a
     # reviewer. Stored and paired all the same.
+    display_inside = False
+    if isinstance(code, DisplayCode):
+        # Shown at the station within the code's 30 s window (widened by the
+        # clock tolerance), or a code carried away from it.
+        display_inside = judge_display_code(code, effective_at,
+                                            ctx.clock_tolerance_s) == INSIDE
+        if not display_inside:
+            flags.add(DISPLAY_CODE_EXPIRED)
+    signed = qr_version is not None or isinstance(code, DisplayCode)
     evidence = classify(
         own_station_device=not personal_phone and station.id in ctx.scope.station_ids,
-        display_code_inside=False, signed_code=qr_version is not None,
+        display_code_inside=display_inside, signed_code=qr_version is not None,
         location_inside=(distance is not None and distance <= station.geofence_radius_m
                          and location.accuracy_m is not None
                          and location.accuracy_m <= station.geofence_radius_m))
     if personal_phone:
-        if qr_version is None:
+        if not signed:
             flags.add(UNSIGNED_SCAN)
         if ctx.received_at - effective_at > ctx.late_after:
             flags.add(LATE_UPLOAD)

@@ -1,7 +1,8 @@
 """The API's Blueprint: what every operation under /api/v1 shares.
 
 - Who may call: a user's token (the default), a device's token
-  (``@blp.device_token``) or anyone (``@blp.public``). The request boundary
+  (``@blp.device_token``), either (``@blp.user_or_device_token``) or anyone
+  (``@blp.public``). The request boundary
   checks it before any argument is read (server/auth/boundary.py), so a
   caller without a token hears 401, not what was wrong with its input, and
   the OpenAPI description names the same security scheme.
@@ -27,7 +28,7 @@ from server.common.text import json_has_lone_surrogate
 from server.errors import AppError
 
 #: Which credential an operation needs (``credential_of``).
-USER, DEVICE, PUBLIC = "user", "device", "public"
+USER, DEVICE, PUBLIC, USER_OR_DEVICE = "user", "device", "public", "user_or_device"
 
 
 class ApiParser(FlaskParser):
@@ -75,6 +76,11 @@ class Blueprint(flask_smorest.Blueprint):
         or a volunteer's own phone's), not a user's."""
         func._credential = DEVICE
         return self.doc(security=[{"device": []}])(func)
+
+    def user_or_device_token(self, func):
+        """The operation takes a user's token, or else a device's."""
+        func._credential = USER_OR_DEVICE
+        return self.doc(security=[{"bearer": []}, {"device": []}])(func)
 
     def public(self, func):
         """The operation needs no token."""

@@ -3,7 +3,7 @@ list, read, revoke."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from server.common.blueprint import Blueprint
 
 from server.auth.boundary import current_principal
 from server.common.listing import page_of
@@ -35,6 +35,7 @@ class Displays(MethodView):
         return page_of(services.visible_displays(current_principal(), args["station"],
                                                  args["status"]), pagination_parameters)
 
+    @blp.user_or_device_token
     @blp.arguments(DisplayIn)
     @blp.response(201, DisplayOut)
     @blp.alt_response(200, schema=DisplayOut, description="This key was registered before")

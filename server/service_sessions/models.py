@@ -14,7 +14,8 @@ REVIEW_DECISIONS = ("approved", "rejected", "amended")
 #: Derived statuses a secretary has to look at.
 REVIEW_QUEUE = ("missing_checkout", "too_long", "orphan_checkout", "needs_review")
 #: Why a session may be flagged: its events' flags, and the day's limits.
-SESSION_FLAGS = ("unsigned_scan", "late_upload", "retroactive", "over_daily_limit",
+SESSION_FLAGS = ("unsigned_scan", "late_upload", "display_code_expired", "bad_display_code",
+                 "retroactive", "over_daily_limit",
                  "no_branch", "outside_geofence", "clock_corrected", "revoked_qr",
                  "repeat_scan")
 

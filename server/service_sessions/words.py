@@ -21,6 +21,10 @@ EVIDENCE = {
 FLAGS = {
     "unsigned_scan": _l("Scanned on a personal phone without the station's code"),
     "late_upload": _l("Reached the server more than a week after the scan"),
+    "display_code_expired": _l("Scanned a station screen's code after it had changed: "
+                               "a photo of the screen, or a wrong clock"),
+    "bad_display_code": _l("A station screen's code that does not check out "
+                           "(unknown or withdrawn screen, or altered)"),
     "revoked_qr": _l("Scanned an old or withdrawn code of the station"),
     "outside_geofence": _l("The phone was outside the station's area"),
     "clock_corrected": _l("The device's clock was wrong; the times were corrected"),

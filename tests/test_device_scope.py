@@ -93,3 +93,35 @@ def test_a_committee_device_moved_to_another_committee(client, make_device, admi
     assert set(changes["people"]) == {"P-NS-1"} and set(changes["stations"]) == {"ST-NS-1"}
     assert changes["deleted"] == {("person", "P-BA-1"), ("person", "P-BA-2"),
                                   ("person", "P-BA-3"), ("station", "ST-BA-1")}
+
+
+def test_a_device_pulls_what_it_may_record_for_and_the_push_agrees(
+        client, world, make_device, admin_token):
+    """One scope for both directions (server/devices/scope.py). A tablet of
+    ST-BA-1 pulls its station and its host branch's members, not a sibling
+    station of that branch; it records anyone at its station and no one
+    elsewhere. A device of the committee BA-DW pulls the stations its
+    subtree hosts and its members, and records them anywhere."""
+    sibling = client.post("/api/v1/stations", headers=auth(admin_token), json={
+        "code": "ST-BA-2", "name": "站点ST-BA-2", "kind": "party_mass_centre",
+        "area": "SZ-BA-XA", "host_organisation": "BA-ZB1"})
+    assert sibling.status_code == 201, sibling.json
+    _, tablet = make_device(stations=["ST-BA-1"])
+    _, committee = make_device(stations=[], organisations=["BA-DW"])
+    pulled = {token: pull_all(client, token)[0] for token in (tablet, committee)}
+    assert set(pulled[tablet]["stations"]) == {"ST-BA-1"}
+    assert set(pulled[tablet]["people"]) == {"P-BA-1", "P-BA-2"}
+    assert set(pulled[committee]["stations"]) == {"ST-BA-1", "ST-BA-2"}
+    assert set(pulled[committee]["people"]) == {"P-BA-1", "P-BA-2", "P-BA-3"}
+
+    def status(token, person, station):
+        answer = push(client, token, batch([scan(person, "check_in", recent(1),
+                                                 station=station)]))
+        result = answer.json["results"][0]
+        return result.get("code", result["status"])
+
+    assert status(tablet, "P-NS-1", "ST-BA-1") == "accepted"   # anyone at its station
+    assert status(tablet, "P-BA-1", "ST-BA-2") == "out_of_scope"
+    assert status(committee, "P-BA-3", "ST-NS-1") == "accepted"  # its member, anywhere
+    assert status(committee, "P-NS-1", "ST-BA-2") == "accepted"  # anyone at its stations
+    assert status(committee, "P-NS-1", "ST-NS-1") == "out_of_scope"

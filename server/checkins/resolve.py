@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from server.common.rawsql import RawSql, in_values
 from server.devices.models import Device
+from server.devices.scope import DeviceScope
 from server.displays.services import display_keys_for
 from server.extensions import db
 from server.org.models import Membership, Organisation
@@ -67,6 +68,8 @@ class Context:
     activities: dict[str, ActivityRow]
     keys: dict[str, bytes]
     scope: DeviceScope
+    #: Person id to their current branch's path, when the scope needs it.
+    branch_paths: dict[int, str]
     #: Each distinct scanned text verified once per batch: the code, or why not.
     verified_qr: dict[str, StationCode | DisplayCode | BadDisplayCode | QrInvalid]
     #: ``effective_at`` must lie in [earliest, latest]; the clock tolerance.
@@ -75,46 +78,6 @@ class Context:
     clock_tolerance_s: float
     #: A personal phone's scan this much older than its arrival waits for review.
     late_after: timedelta
-
-
-#: A device's stations and the paths of the organisations it serves, in one round trip.
-_SCOPE_SQL = ("SELECT station_id, NULL FROM device_station WHERE device_id = {mark} "
-              "UNION ALL SELECT NULL, o.path FROM device_organisation AS d "
-              "JOIN organisation AS o ON o.id = d.organisation_id WHERE d.device_id = {mark}")
-
-
-class DeviceScope:
-    """Which stations and people a device may record for."""
-
-    def __init__(self, device: Device, person_ids: list[int]):
-        self.device_person_id = device.person_id
-        raw = RawSql(db.session.connection())
-        self.station_ids: set[int] = set()
-        self.organisation_paths: list[str] = []
-        for station_id, path in raw.fetch(_SCOPE_SQL.format(mark=raw.mark),
-                                          [device.id, device.id]):
-            if station_id is not None:
-                self.station_ids.add(station_id)
-            else:
-                self.organisation_paths.append(path)
-        #: Person id to their current branch's path; only an organisation
-        #: scope needs it.
-        self.branch_paths = (_current_branch_paths(person_ids)
-                             if self.organisation_paths and device.person_id is None else {})
-
-    def allows(self, person: PersonRow, station: StationRow) -> bool:
-        if self.device_person_id is not None:
-            return person.id == self.device_person_id
-        if station.id in self.station_ids:
-            return True
-        if not self.organisation_paths:
-            return False
-        host = station.host_path
-        if host is not None and any(host.startswith(p) for p in self.organisation_paths):
-            return True
-        branch = self.branch_paths.get(person.id)
-        return branch is not None and any(branch.startswith(p)
-                                          for p in self.organisation_paths)
 
 
 def _current_branch_paths(person_ids: list[int]) -> dict[int, str]:
@@ -150,10 +113,13 @@ def load_context(device: Device, events: list[PushedEvent], received_at: datetim
     stations = _by_code(raw, StationRow, _STATIONS_SQL, "s.code", station_codes)
     activities = _by_code(raw, ActivityRow, _ACTIVITIES_SQL, "code",
                           {e.activity for e in events if e.activity})
+    scope = DeviceScope(device)
     return Context(
         device=device, received_at=received_at, clock_offset_s=clock_offset_s,
         batch_id=batch_id, people=people, stations=stations, activities=activities,
-        keys=keys, scope=DeviceScope(device, [p.id for p in people.values()]),
+        keys=keys, scope=scope, branch_paths=(
+            _current_branch_paths([p.id for p in people.values()])
+            if scope.serves_organisations and scope.person_id is None else {}),
         verified_qr=verified,
         earliest=received_at - timedelta(days=config["MAX_EVENT_AGE_DAYS"]),
         latest=received_at + timedelta(seconds=config["FUTURE_TOLERANCE_S"]),
@@ -240,7 +206,8 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
         if activity is None:
             raise EventRejected("unknown_activity", f"no activity {event.activity!r}",
                                 event.activity)
-    if not ctx.scope.allows(person, station):
+    if not ctx.scope.records(person.id, ctx.branch_paths.get(person.id), station.id,
+                             station.host_path):
         raise EventRejected("out_of_scope", "the station or person is outside this device's scope")
 
     try:

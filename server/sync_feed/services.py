@@ -20,6 +20,7 @@ from server.activities.models import Activity
 from server.common.rawsql import in_values
 from server.db_types import utcnow
 from server.devices.models import Device
+from server.devices.scope import DeviceScope
 from server.displays.models import StationDisplay
 from server.errors import AppError
 from server.extensions import db
@@ -57,56 +58,43 @@ def decode_cursor(cursor: str | None) -> int:
 
 
 class PullScope:
-    """What one device may pull: its stations and people, their activities."""
+    """What one device may pull (``server.devices.scope.DeviceScope``, the
+    rule the push applies too), and the current objects for changed codes."""
 
     def __init__(self, device: Device):
         # Everything read of the device is read here: a scope taken before a
         # change still answers for the scope before it (note_scope_change).
         self.device = device
-        self.station_ids = {s.id for s in device.stations}
-        self.device_org_ids = {o.id for o in device.organisations}
-        org_paths = [o.path for o in device.organisations]
-        org_paths += [s.host_organisation.path for s in device.stations if s.host_organisation]
-        self.organisation_paths = org_paths
-
-    def _org_ids(self) -> set[int]:
-        if not self.organisation_paths:
-            return set()
-        from sqlalchemy import or_
-        return set(db.session.scalars(select(Organisation.id).where(or_(
-            *(Organisation.path.startswith(p, autoescape=True)
-              for p in self.organisation_paths)))))
+        self.scope = DeviceScope(device)
 
     def load(self, codes_by_entity: dict[str, set[str]]):
         """Current objects for the changed codes, each with whether it is in scope."""
-        org_ids = self._org_ids()
+        scope = self.scope
         out = {}
         codes = codes_by_entity.get("station")
         if codes:
-            for station in db.session.scalars(
-                    select(Station).where(in_values(Station.code, codes))):
-                out[("station", station.code)] = (station, self._has_station(station, org_ids))
+            for station, host_path in db.session.execute(_with_host_path(
+                    select(Station, Organisation.path)).where(in_values(Station.code, codes))):
+                out[("station", station.code)] = (station, scope.pulls_station(
+                    station.id, host_path, station.status == "active"))
         codes = codes_by_entity.get("person")
         if codes:
             people = list(db.session.scalars(select(Person).where(in_values(Person.code, codes))))
             branches = _current_branches([p.id for p in people])
             for person in people:
-                branch = branches.get(person.id)
-                if self.device.person_id is not None:
-                    in_scope = person.id == self.device.person_id
-                else:
-                    in_scope = branch is not None and branch[0] in org_ids
-                out[("person", person.code)] = ((person, branch[1] if branch else None),
-                                                in_scope and person.active)
+                code, path = branches.get(person.id, (None, None))
+                out[("person", person.code)] = (
+                    (person, code), scope.pulls_person(person.id, path) and person.active)
         codes = codes_by_entity.get("activity")
         if codes:
             horizon = utcnow() - ACTIVITY_HORIZON
-            for activity in db.session.scalars(select(Activity).where(
-                    in_values(Activity.code, codes))):
-                in_scope = (activity.station_id in self.station_ids
-                            or activity.organisation_id in org_ids)
+            for activity, organisation_path in db.session.execute(
+                    select(Activity, Organisation.path)
+                    .outerjoin(Organisation, Organisation.id == Activity.organisation_id)
+                    .where(in_values(Activity.code, codes))):
                 out[("activity", activity.code)] = (
-                    activity, in_scope and activity.planned_end_at >= horizon)
+                    activity, scope.pulls_activity(activity.station_id, organisation_path)
+                    and activity.planned_end_at >= horizon)
         codes = codes_by_entity.get("signing_key")
         if codes:
             for key in db.session.scalars(select(SigningKey).where(
@@ -115,21 +103,24 @@ class PullScope:
         codes = codes_by_entity.get("display")
         if codes:
             # A display's key goes wherever its station goes, while it is not revoked.
-            for display, station in db.session.execute(
-                    select(StationDisplay, Station)
-                    .join(Station, Station.id == StationDisplay.station_id)
+            for display, station, host_path in db.session.execute(_with_host_path(
+                    select(StationDisplay, Station, Organisation.path)
+                    .join(Station, Station.id == StationDisplay.station_id))
                     .where(in_values(StationDisplay.code, codes))):
                 out[("display", display.code)] = (
                     (display, station.code),
-                    display.revoked_at is None and self._has_station(station, org_ids))
+                    display.revoked_at is None and scope.pulls_station(
+                        station.id, host_path, station.status == "active"))
         return out
 
-    def _has_station(self, station: Station, org_ids: set[int]) -> bool:
-        if self.device.person_id is not None:
-            # A personal phone checks in at any active station.
-            return station.status == "active"
-        return (station.id in self.station_ids
-                or (station.host_organisation_id in org_ids and bool(self.device_org_ids)))
+
+def _with_host_path(query):
+    return query.outerjoin(Organisation, Organisation.id == Station.host_organisation_id)
+
+
+def _under_any(column, paths: list[str]):
+    from sqlalchemy import false, or_
+    return or_(*(column.startswith(p, autoescape=True) for p in paths)) if paths else false()
 
 
 def note_scope_change(before: PullScope, device: Device) -> int:
@@ -150,32 +141,35 @@ def note_scope_change(before: PullScope, device: Device) -> int:
 
 def _scope_candidates(*scopes: PullScope) -> dict[str, set[str]]:
     """Codes of every station, person, activity and display any of ``scopes`` could hold."""
-    station_ids = set().union(*(s.station_ids for s in scopes))
-    org_ids = set().union(*(s._org_ids() for s in scopes))
-    stations = set(db.session.scalars(select(Station.code).where(
-        in_values(Station.id, station_ids) | in_values(Station.host_organisation_id, org_ids))))
+    station_ids = set().union(*(s.scope.station_ids for s in scopes))
+    hosting = [p for s in scopes for p in s.scope.organisation_paths]
+    pulled = [p for s in scopes for p in s.scope.pulled_organisation_paths()]
+    hosted = select(Organisation.id).where(_under_any(Organisation.path, hosting))
+    served = select(Organisation.id).where(_under_any(Organisation.path, pulled))
+    stations_in = in_values(Station.id, station_ids) | Station.host_organisation_id.in_(hosted)
+    stations = set(db.session.scalars(select(Station.code).where(stations_in)))
     people = set(db.session.scalars(select(Person.code).join(
         Membership, Membership.person_id == Person.id).where(
-        in_values(Membership.organisation_id, org_ids), Membership.ended_on.is_(None))))
+        Membership.organisation_id.in_(served), Membership.ended_on.is_(None))))
     activities = set(db.session.scalars(select(Activity.code).where(
-        in_values(Activity.station_id, station_ids)
-        | in_values(Activity.organisation_id, org_ids))))
+        in_values(Activity.station_id, station_ids) | Activity.organisation_id.in_(served))))
     displays = set(db.session.scalars(select(StationDisplay.code).join(
         Station, Station.id == StationDisplay.station_id).where(
-        in_values(Station.id, station_ids) | in_values(Station.host_organisation_id, org_ids),
-        StationDisplay.revoked_at.is_(None))))
+        stations_in, StationDisplay.revoked_at.is_(None))))
     return {"station": stations, "person": people, "activity": activities,
             "display": displays}
 
 
-def _current_branches(person_ids: list[int]) -> dict[int, tuple[int, str]]:
+def _current_branches(person_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Person id to their current branch's code and path."""
     if not person_ids:
         return {}
     rows = db.session.execute(
-        select(Membership.person_id, Organisation.id, Organisation.code)
+        select(Membership.person_id, Organisation.code, Organisation.path)
         .join(Organisation, Organisation.id == Membership.organisation_id)
-        .where(in_values(Membership.person_id, person_ids), Membership.ended_on.is_(None)))
-    return {r.person_id: (r.id, r.code) for r in rows}
+        .where(in_values(Membership.person_id, person_ids), Membership.ended_on.is_(None))
+        .order_by(Membership.started_on, Membership.id))
+    return {r.person_id: (r.code, r.path) for r in rows}
 
 
 def pull_changes(device: Device, cursor: str | None, limit: int | None) -> dict:

@@ -80,11 +80,22 @@ def _fill(client, admin, make_device) -> dict:
         "end_at": start.isoformat()})
     assert asked.status_code == 201, asked.json
     [entry] = client.get("/api/v1/quarantine", headers=auth(admin)).json
-    return {"device": device, "device_token": token, "phone": own,
+    shown = client.post("/api/v1/displays", headers=auth(admin), json={
+        "station": "ST-BA-1", "name": "前台屏幕", "public_key": _display_key()})
+    assert shown.status_code == 201, shown.json
+    return {"display": shown.json["code"], "device": device, "device_token": token, "phone": own,
             "month": local_date(begins).strftime("%Y-%m"),
             "from": str(local_date(start) - timedelta(days=2)), "to": str(local_date(start)),
             "session": session, "quarantine": entry["id"],
             "correction": asked.json["id"]}
+
+
+def _display_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from sync.qr import b64url
+    return b64url(Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
 def _path_values(made: dict, signing_key: str) -> dict:
@@ -123,7 +134,8 @@ def test_every_time_the_api_answers_is_in_business_time(client, admin_token, mak
     for path, operations in spec["paths"].items():
         if "get" not in operations or path in BINARY:
             continue
-        url = path.replace("{code}", CODES.get(path, made["device"]))
+        url = path.replace("{code}", CODES.get(path, made["display"] if "/displays/" in path
+                                               else made["device"]))
         for name, value in values.items():
             url = url.replace("{" + name + "}", str(value))
         token = device_paths.get(path, admin_token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from server.common.schemas import Code
+from server.common.schemas import Code, Timestamp
 from sync.qr import b64url
 
 #: A raw 32-byte Ed25519 public key in base64url without padding: 43
@@ -35,8 +35,8 @@ class DisplayOut(ma.Schema):
     public_key = ma.fields.Function(lambda d: b64url(d.public_key))
     status = ma.fields.String(metadata={"description": "active | revoked"})
     registered_by = ma.fields.String(metadata={"description": "user:NAME or device:CODE"})
-    registered_at = ma.fields.AwareDateTime()
-    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+    registered_at = Timestamp()
+    revoked_at = Timestamp(allow_none=True)
 
 
 class DisplayArgs(ma.Schema):

@@ -91,9 +91,13 @@ def build_world(url: str, people: int, stations: int = 1, devices: int = 1) -> d
             create_organisation(root, {"code": f"ZB{branch}", "name": f"第{branch}支部",
                                        "kind": "branch", "parent": "DW", "area": "SZ"})
         station_codes = [f"ST-{n:04d}" for n in range(stations)]
-        for code in station_codes:
+        for n, code in enumerate(station_codes):
+            # On a grid about 2 km apart across the city, as the judging of
+            # impossible travel (server/pairing/travel.py) reads them.
             create_station(root, {"code": code, "name": f"站点{code}", "kind": "warm_bee",
-                                  "area": "SZ", "host_organisation": "DW"})
+                                  "area": "SZ", "host_organisation": "DW",
+                                  "latitude": 22.50 + 0.02 * (n // 5),
+                                  "longitude": 113.90 + 0.02 * (n % 5)})
         person_codes = [f"P-{n:07d}" for n in range(people)]
         for n, code in enumerate(person_codes):
             create_person(root, {"code": code, "name": f"志愿者{n}", "kind": "volunteer",

@@ -324,6 +324,11 @@ def test_the_review_queue_says_why_and_filters_by_pattern_and_person(client, mak
     assert "仅显示 P-BA-2 的服务记录" in only
     none = client.get("/console/review?flag=code_far_away").get_data(as_text=True)
     assert "人P-BA-1" not in none
+    # The session's page says why it waits, though no scan of it is flagged.
+    session = _sessions("P-BA-2")[0]
+    page = client.get(f"/console/sessions/{session.key_event_id}").get_data(as_text=True)
+    assert 'id="impossible_travel"' in page
+    assert "两次扫码的站点相距太远，其间的时间不可能到达" in page
 
 
 def test_the_suspicious_records_page_lists_people_and_stations_in_scope(

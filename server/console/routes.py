@@ -25,6 +25,7 @@ from server.service_sessions.models import REVIEW_QUEUE, SESSION_FLAGS, flagged
 from server.service_sessions import words
 from server.service_sessions.retroactive import entries_of
 from server.service_sessions.services import review_session, session_by_id
+from sync.fraud import WRITER_FLAGS
 from sync.timeutil import BUSINESS_TZ, local_today
 
 blp = Blueprint("console", __name__, url_prefix="/console")
@@ -282,4 +283,6 @@ def decide(session_id: str, decision: str):
 @blp.app_context_processor
 def console_globals():
     return {"sign_out_form": SignOutForm, "user": getattr(current_user, "user", None),
-            "evidence_words": words.EVIDENCE, "flag_sentence": words.flag_sentence}
+            "evidence_words": words.EVIDENCE, "flag_sentence": words.flag_sentence,
+            # Session flags no event carries (the events' own are shown with them).
+            "writer_flags": WRITER_FLAGS}

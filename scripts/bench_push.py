@@ -296,13 +296,13 @@ def run(backend: str, args) -> None:
         server.start()
         try:
             backlog = batches_of(backlog_events, args.batch, report_queue=True)
-            cpu_before = cpu_seconds_by_program()
+            cpu_before = cpu_seconds_by_program(database_url=url)
             started = time.perf_counter()
             latencies = [post(server.url, world["token"], body) for body in backlog]
             uploaded_s = time.perf_counter() - started
             wait_until_paired(url)
             backlog_s = time.perf_counter() - started
-            cpu = cpu_seconds_by_program(since=cpu_before)
+            cpu = cpu_seconds_by_program(since=cpu_before, database_url=url)
 
             # Round robin: at any moment each client sends its own device's batch.
             bodies_by_device = [batches_of(events, args.batch) for events in per_device]

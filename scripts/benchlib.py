@@ -91,9 +91,13 @@ def build_world(url: str, people: int, stations: int = 1, devices: int = 1) -> d
             create_organisation(root, {"code": f"ZB{branch}", "name": f"第{branch}支部",
                                        "kind": "branch", "parent": "DW", "area": "SZ"})
         station_codes = [f"ST-{n:04d}" for n in range(stations)]
-        for code in station_codes:
+        for n, code in enumerate(station_codes):
+            # On a grid about 2 km apart across the city, as the judging of
+            # impossible travel (server/pairing/travel.py) reads them.
             create_station(root, {"code": code, "name": f"站点{code}", "kind": "warm_bee",
-                                  "area": "SZ", "host_organisation": "DW"})
+                                  "area": "SZ", "host_organisation": "DW",
+                                  "latitude": 22.50 + 0.02 * (n // 5),
+                                  "longitude": 113.90 + 0.02 * (n % 5)})
         person_codes = [f"P-{n:07d}" for n in range(people)]
         for n, code in enumerate(person_codes):
             create_person(root, {"code": code, "name": f"志愿者{n}", "kind": "volunteer",
@@ -152,19 +156,23 @@ def attach_device(url: str, people: int, stations: int = 20, seed: int = 1,
             "tokens": tokens}
 
 
-def cpu_seconds_by_program(since: dict | None = None) -> dict[str, float]:
-    """CPU seconds (user + system) of this machine's postgres and gunicorn
-    processes, and of this benchmark; with ``since`` (an earlier result)
-    the difference. Empty where there is no /proc (not Linux).
+def cpu_seconds_by_program(since: dict | None = None,
+                           database_url: str | None = None) -> dict[str, float]:
+    """CPU seconds (user + system) of this benchmark, the processes it
+    started (gunicorn, the pairing worker), and the PostgreSQL server of
+    ``database_url`` (its postmaster, found by its port, and the backends
+    it forked); with ``since`` (an earlier result) the difference. Empty
+    where there is no /proc (not Linux).
 
     Where the time of a run goes when the two cores are shared between the
-    database, the server and the client.
+    database, the server and the client. Only this run's processes count,
+    so other work on a shared machine is not charged to the run.
     """
     proc = Path("/proc")
     if not (proc / "self" / "stat").exists():
         return {}
     ticks = os.sysconf("SC_CLK_TCK")
-    totals: dict[str, float] = {"postgres": 0.0, "gunicorn": 0.0, "benchmark": 0.0}
+    found = {}  # pid: (parent pid, seconds, command line)
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -173,15 +181,43 @@ def cpu_seconds_by_program(since: dict | None = None) -> dict[str, float]:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue  # ended meanwhile
-        # Fields after the command name in parentheses; utime and stime are 14 and 15.
+        # Fields after the command name in parentheses: ppid is the 2nd,
+        # utime and stime the 12th and 13th.
         fields = stat[stat.rindex(")") + 2:].split()
-        seconds = (int(fields[11]) + int(fields[12])) / ticks
-        if entry.name == str(os.getpid()):
-            totals["benchmark"] += seconds
-        elif b"postgres" in command:
+        found[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks,
+                                  command)
+    port = _postgres_port(database_url)
+    postmasters = {pid for pid, (_, _, command) in found.items()
+                   if port and b"postgres" in command and f"-p {port} ".encode() in command}
+    totals: dict[str, float] = {"postgres": 0.0, "gunicorn": 0.0, "pairing worker": 0.0,
+                                "benchmark": 0.0}
+    me = os.getpid()
+    for pid, (parent, seconds, command) in found.items():
+        if pid in postmasters or parent in postmasters:
             totals["postgres"] += seconds
-        elif b"gunicorn" in command:
-            totals["gunicorn"] += seconds
+        elif pid == me:
+            totals["benchmark"] += seconds
+        elif _descends_from(pid, me, found):
+            program = ("gunicorn" if b"gunicorn" in command
+                       else "pairing worker" if b"pairing worker" in command else "benchmark")
+            totals[program] += seconds
     if since is not None:
         return {name: totals[name] - since.get(name, 0.0) for name in totals}
     return totals
+
+
+def _postgres_port(url: str | None) -> int | None:
+    if not url or not url.startswith("postgresql"):
+        return None
+    from sqlalchemy.engine import make_url
+    return make_url(url).port
+
+
+def _descends_from(pid: int, ancestor: int, found: dict) -> bool:
+    seen = set()
+    while pid in found and pid not in seen:
+        seen.add(pid)
+        pid = found[pid][0]
+        if pid == ancestor:
+            return True
+    return False

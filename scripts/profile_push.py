@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_push import batches_of, make_events  # noqa: E402
-from benchlib import BENCH_CONFIG, build_world, database  # noqa: E402
+from benchlib import BENCH_CONFIG, build_world, cpu_seconds_by_program, database  # noqa: E402
 
 from sqlalchemy import create_engine, event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
@@ -128,6 +128,12 @@ def main() -> None:
         # scans the world this script built, ~8 ms a batch the server never pays.
         gc.freeze()
         profiler = cProfile.Profile() if args.cprofile else None
+        # CPU seconds of this process (the app, in-process) and of the
+        # PostgreSQL server, per phase: on a shared machine, steadier than
+        # the clock. Each phase's own, not the look-ups between them.
+        cpu, database_cpu = [], []
+        database_cpu.append(cpu_seconds_by_program(database_url=url).get("postgres", 0.0))
+        cpu.append(time.process_time())
         started = time.perf_counter()
         if profiler:
             profiler.enable()
@@ -136,10 +142,16 @@ def main() -> None:
             if answer.status_code != 200:
                 raise SystemExit(f"HTTP {answer.status_code}: {answer.data[:200]}")
         stored = time.perf_counter()
+        cpu.append(time.process_time())
+        database_cpu.append(cpu_seconds_by_program(database_url=url).get("postgres", 0.0))
         store_stats = dict(STATS)
         STATS.clear()
+        cpu.append(time.process_time())
+        pairing_started = time.perf_counter()
         _pair(app)
         paired = time.perf_counter()
+        cpu.append(time.process_time())
+        database_cpu.append(cpu_seconds_by_program(database_url=url).get("postgres", 0.0))
         if profiler:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
@@ -148,10 +160,15 @@ def main() -> None:
                 "rewrite|_rewrite_chunk|drain|current_device|authenticate_api_caller")
         batches = len(bodies) - warm
         name = f"{args.backend}{' without triggers' if args.no_triggers else ''}"
-        for phase, seconds, stats in (("push", stored - started, store_stats),
-                                      ("pairing", paired - stored, STATS)):
+        for n, (phase, seconds, stats) in enumerate((
+                ("push", stored - started, store_stats),
+                ("pairing", paired - pairing_started, STATS))):
+            in_process = (cpu[2 * n + 1] - cpu[2 * n]) / batches * 1000
+            in_database = (database_cpu[n + 1] - database_cpu[n]) / batches * 1000
             print(f"{name}, {phase}: {seconds / batches * 1000:.2f} ms per "
-                  f"{args.batch_size}-event batch")
+                  f"{args.batch_size}-event batch (CPU: {in_process:.2f} ms in-process"
+                  + (f", {in_database:.2f} ms PostgreSQL" if args.backend == "postgresql"
+                     else "") + ")")
             for statement, (count, spent) in sorted(stats.items(),
                                                     key=lambda kv: -kv[1][1])[:15]:
                 print(f"{spent / batches * 1000:7.2f} ms {count / batches:5.1f}x  {statement}")

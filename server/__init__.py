@@ -66,7 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     from server.console.login import init_console_login
     # Importing them adds their pages to the console blueprint.
     from server.console import (corrections, devices, displays, pages, person,  # noqa: F401
-                                quarantine, retroactive)
+                                quarantine, retroactive, suspects)
     from server.console.routes import blp as console_blp
     init_console_login(app)
     app.register_blueprint(console_blp)

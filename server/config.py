@@ -25,6 +25,10 @@ _INT_SETTINGS = (
     "FUTURE_TOLERANCE_S",
     "MAX_EVENT_AGE_DAYS",
     "LATE_SCAN_REVIEW_DAYS",
+    "FRAUD_TRAVEL_MIN_M",
+    "FRAUD_MAX_SPEED_KMH",
+    "FRAUD_SHARED_CODE_M",
+    "FRAUD_BACKFILL_DAYS",
     "PAIRING_HOLD_S",
     "PAIRING_BEAT_S",
     "PAIRING_WORKER_STALE_S",
@@ -88,6 +92,22 @@ def load_config(instance_path: str) -> dict:
         #: A personal phone's scan that reaches the server this many days
         #: after it was made waits for review (docs/trust.md).
         "LATE_SCAN_REVIEW_DAYS": 7,
+        # Patterns of faked hours (sync/fraud.py, docs/pairing.md section 4);
+        # each flag sends the session to review. A change applies to what is
+        # paired (or, for the two event flags, pushed) afterwards.
+        #: Impossible travel: consecutive scans of a person at stations more
+        #: than this many metres apart (nearer ones never count: neighbouring
+        #: stations, GPS noise) ...
+        "FRAUD_TRAVEL_MIN_M": 2000,
+        #: ... and faster than this (km/h; a car across town) between them. 0: off.
+        "FRAUD_MAX_SPEED_KMH": 80,
+        #: A personal phone's scan of the printed signed code with a location
+        #: fix this many metres beyond the station (its accuracy granted):
+        #: a photo of the poster scanned elsewhere. 0: off.
+        "FRAUD_SHARED_CODE_M": 1000,
+        #: A personal phone's batch of late scans (LATE_SCAN_REVIEW_DAYS) of
+        #: this many distinct dates or more: a backfill. 0: off.
+        "FRAUD_BACKFILL_DAYS": 3,
         #: How long a device's batches wait for the rest of its backlog
         #: before their sessions are paired anyway (server/pairing/queue.py).
         "PAIRING_HOLD_S": 10,

@@ -50,10 +50,23 @@ DISPLAY_CODE_EXPIRED = "display_code_expired"
 #: A station display's code that does not verify: unknown or revoked
 #: display, a signature that does not match, or another station's display.
 BAD_DISPLAY_CODE = "bad_display_code"
-#: Flags that send an otherwise ok session to review (docs/trust.md).
+#: A personal phone's scan of the station's printed signed code with a
+#: location fix far from the station: a photo of the poster (sync/fraud.py).
+CODE_FAR_AWAY = "code_far_away"
+#: A personal phone's batch of late scans of several days at once (sync/fraud.py).
+BACKFILLED_DAYS = "backfilled_days"
+#: Session flags the one writer computes from a person's scans and day
+#: (sync/fraud.py): two stations too far apart for the time between
+#: consecutive scans; two sessions at once at different stations.
+IMPOSSIBLE_TRAVEL = "impossible_travel"
+OVERLAPPING_SESSIONS = "overlapping_sessions"
+#: Flags that send an otherwise ok session to review (docs/trust.md,
+#: docs/pairing.md): pairing applies those of its events; the writer holds
+#: a session with one of the flags it computes itself.
 REVIEW_FLAGS = frozenset({REVOKED_QR, OUTSIDE_GEOFENCE, CLOCK_CORRECTED, RETROACTIVE,
-                          UNSIGNED_SCAN, LATE_UPLOAD, DISPLAY_CODE_EXPIRED,
-                          BAD_DISPLAY_CODE})
+                          UNSIGNED_SCAN, LATE_UPLOAD, DISPLAY_CODE_EXPIRED, BAD_DISPLAY_CODE,
+                          CODE_FAR_AWAY, BACKFILLED_DAYS, IMPOSSIBLE_TRAVEL,
+                          OVERLAPPING_SESSIONS})
 
 CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")

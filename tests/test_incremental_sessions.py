@@ -1,5 +1,7 @@
 """Stored sessions always equal a full pairing of stored events, however
-events arrive; and a push touches only the sessions of its people."""
+events arrive, judged with their whole days and whole histories (the limits
+of a day, impossible travel, overlapping sessions); and a push touches only
+the sessions of its people."""
 from __future__ import annotations
 
 import random
@@ -13,9 +15,12 @@ from server.checkins.models import CheckinEvent
 from server.extensions import db
 from server.people.models import Person
 from server.service_sessions.models import ServiceSession
+from server.pairing.travel import travel_rules
 from server.pairing.windows import pairing_rules
+from server.stations.models import Station
+from sync import fraud
 from sync.daily_limit import DaySession, over_daily_limit
-from sync.pairing import OK, EventRecord, pair_events
+from sync.pairing import NEEDS_REVIEW, OK, EventRecord, pair_events
 from sync.timeutil import local_date
 from tests.sync_helpers import batch, push, recent, scan
 
@@ -31,33 +36,65 @@ def _random_events(rng: random.Random, count: int) -> list[dict]:
     return events
 
 
-def _stored_sessions():
+def _stored_sessions(judged: bool = True):
+    """Each stored session's pairing and, when ``judged``, its status and flags."""
     db.session.expire_all()
     return sorted((s.person_id, s.key_event_id, s.derived_status, s.derived_start_at,
                    s.derived_end_at, s.checkout_event_id, s.over_daily_limit)
+                  + ((s.status, s.flags) if judged else ())
                   for s in db.session.scalars(select(ServiceSession)))
 
 
-def _full_pairing():
+def _full_pairing(judged: bool = True):
     """Every person's events paired at once, each session with whether the
-    daily limit (no reviews here) sends it to review."""
+    daily limit (no reviews here) sends it to review; when ``judged``, its
+    status and flags, from each person's whole history (impossible travel)
+    and whole days (overlapping sessions)."""
+    config = current_app.config
     rows = db.session.execute(select(CheckinEvent)).scalars().all()
     by_person: dict[int, list] = {}
     for r in rows:
         by_person.setdefault(r.person_id, []).append(EventRecord(
             id=r.event_id, type=r.type, station=r.station_id, effective_at=r.effective_at,
             flags=frozenset(f for f in r.flags.split(",") if f)))
-    sessions = [(person, s) for person, events in by_person.items()
-                for s in pair_events(events, pairing_rules())]
+    coordinates = {s.id: (s.latitude, s.longitude) for s in db.session.scalars(select(Station))}
+    sessions, travelled = [], set()
+    for person, events in by_person.items():
+        sessions += [(person, s) for s in pair_events(events, pairing_rules())]
+        travelled |= fraud.impossible_travel(
+            sorted((fraud.Scan(e.id, e.station, e.effective_at) for e in events),
+                   key=lambda e: (e.at, e.id)), coordinates, travel_rules())
     days: dict[tuple, list] = {}
     for person, s in sessions:
-        days.setdefault((person, local_date(s.key_at)), []).append(
-            DaySession(s.key_event_id, s.key_at, s.length_seconds if s.status == OK else 0, None))
-    over = set().union(*(over_daily_limit(day, current_app.config["DAILY_REVIEW_S"],
-                                          current_app.config["DAILY_PAIRS_PER_ACTIVITY"])
-                         for day in days.values()))
-    return sorted((person, s.key_event_id, s.status, s.start_at, s.end_at, s.checkout_id,
-                   s.key_event_id in over) for person, s in sessions)
+        days.setdefault((person, local_date(s.key_at)), []).append(s)
+    over, overlapping = set(), set()
+    for day in days.values():
+        over |= over_daily_limit(
+            [DaySession(s.key_event_id, s.key_at, s.length_seconds if s.status == OK else 0,
+                        None) for s in day],
+            config["DAILY_REVIEW_S"], config["DAILY_PAIRS_PER_ACTIVITY"])
+        overlapping |= fraud.overlapping_sessions(
+            [fraud.DaySession(s.key_event_id, s.key_at, s.station, s.start_at, s.end_at)
+             for s in day], timedelta(seconds=config["MAX_SESSION_S"]))
+    found = []
+    for person, s in sessions:
+        flags = set(s.flags)
+        if s.repeat_ids:
+            flags.add("repeat_scan")
+        if {s.checkin_id, s.checkout_id, *s.repeat_ids} & travelled:
+            flags.add(fraud.IMPOSSIBLE_TRAVEL)
+        if s.key_event_id in overlapping:
+            flags.add(fraud.OVERLAPPING_SESSIONS)
+        held = s.key_event_id in over or bool(flags & set(fraud.WRITER_FLAGS))
+        found.append((person, s.key_event_id, s.status, s.start_at, s.end_at, s.checkout_id,
+                      s.key_event_id in over)
+                     + ((NEEDS_REVIEW if held and s.status == OK else s.status,
+                         ",".join(sorted(flags))) if judged else ()))
+    return sorted(found)
+
+
+def _flagged(flag: str) -> int:
+    return sum(flag in s[-1].split(",") for s in _stored_sessions())
 
 
 def test_random_batches_in_random_order_equal_a_full_pairing(client, make_device):
@@ -72,8 +109,10 @@ def test_random_batches_in_random_order_equal_a_full_pairing(client, make_device
         assert response.status_code == 200
         position += size
         assert _stored_sessions() == _full_pairing()
-    # Some days went past the daily limit, so its bookkeeping was checked too.
-    assert any(s[-1] for s in _stored_sessions())
+    # Some days went past the daily limit, and some scans 3 km apart were
+    # minutes apart, so that bookkeeping was checked too.
+    assert any(s[6] for s in _stored_sessions())
+    assert _flagged(fraud.IMPOSSIBLE_TRAVEL)
     # Replaying a random subset in another batching changes nothing.
     before = _stored_sessions()
     push(client, token, batch(rng.sample(events, 40)))
@@ -95,6 +134,8 @@ def test_dense_scans_in_random_batches_equal_a_full_pairing(client, make_device)
         assert push(client, token, batch(events[position:position + size])).status_code == 200
         position += size
         assert _stored_sessions() == _full_pairing()
+    # Both flags judged from more than the re-paired window were at stake.
+    assert _flagged(fraud.IMPOSSIBLE_TRAVEL) and _flagged(fraud.OVERLAPPING_SESSIONS)
 
 
 def _dense_events(rng: random.Random) -> list[dict]:
@@ -188,7 +229,7 @@ def test_a_late_event_re_pairs_only_up_to_where_the_pairings_meet(client, make_d
     push(client, token, batch([scan("P-BA-1", "check_in", late_day),
                                scan("P-BA-1", "check_out", late_day + timedelta(hours=1))]))
     assert len(_stored_sessions()) == 7
-    assert _stored_sessions() == _full_pairing()
+    assert _stored_sessions(judged=False) == _full_pairing(judged=False)
     # Two days later than the stop: neither read nor written.
     assert _flags_of(tampered) == "tampered"
 
@@ -221,5 +262,5 @@ def test_the_daily_limit_weighs_the_whole_day_not_just_the_repaired_window(clien
     push(client, token, batch([scan("P-BA-1", "check_in", day + timedelta(hours=9)),
                                scan("P-BA-1", "check_out", day + timedelta(hours=12))]))
     stored = sorted(_stored_sessions(), key=lambda s: s[3])
-    assert [s[-1] for s in stored] == [False, False, True]
+    assert [s[6] for s in stored] == [False, False, True]
     assert stored == sorted(_full_pairing(), key=lambda s: s[3])

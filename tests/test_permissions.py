@@ -242,6 +242,9 @@ def served(client, world, make_device):
     return ids
 
 
+CREDITED_HEADING, PENDING_HEADING = "认定服务时长(小时)", "待审核时长(小时)"
+
+
 def _hours(rows) -> dict[str, float]:
     return {code: hours for code, hours in rows if hours}
 
@@ -263,12 +266,18 @@ def _observed(what: str, response, ids: dict[str, str]):
     if what == "hours_json":
         return _hours((r["code"], (r["credited_seconds"] + r["pending_seconds"]) / 3600)
                       for r in response.json["rows"])
+    # Credited and pending hours, found by their headings (the credited
+    # hours' split stands between them).
     if what in ("hours_csv", "console_hours_csv"):
-        rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))[1:]
-        return _hours((r[0], float(r[2]) + float(r[3])) for r in rows)
+        header, *rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+        credited, pending = header.index(CREDITED_HEADING), header.index(PENDING_HEADING)
+        return _hours((r[0], float(r[credited]) + float(r[pending])) for r in rows)
     if what == "hours_xlsx":
         sheet = load_workbook(io.BytesIO(response.get_data())).active
-        return _hours((r[0], r[2] + r[3]) for r in sheet.iter_rows(min_row=3, values_only=True))
+        header = [cell.value for cell in sheet[2]]
+        credited, pending = header.index(CREDITED_HEADING), header.index(PENDING_HEADING)
+        return _hours((r[0], r[credited] + r[pending])
+                      for r in sheet.iter_rows(min_row=3, values_only=True))
     html = response.get_data(as_text=True)
     if what == "console_queue":
         return {label for session_id, label in labels.items() if session_id in html}

@@ -5,7 +5,8 @@ Steps:
 2. lock the device and record its health (the first write, which also
    serialises pushes from one device);
 3. split events into duplicates, conflicts and new ones by id and content hash;
-4. judge the new ones against reference data (accept or quarantine);
+4. judge the new ones against reference data (accept or quarantine), and
+   a personal phone's batch as a whole (``flag_backfilled_days``);
 5. insert accepted rows so that a concurrent push of the same events stores
    each once (server/checkins/event_store.py);
 6. merge the device's received seq runs and find the gaps;
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import insert
@@ -36,9 +37,10 @@ from server.pairing import queue as pairing_queue
 from server.pairing.writer import Touched
 from sync.clock import clock_offset_s
 from sync.device_queue import oldest_without_count, queue_after
-from sync.protocol import (ACCEPTED, CONFLICT, DUPLICATE, LONE_SURROGATE, QUARANTINED,
-                           EventRejected, PushedEvent, event_id_of, hash_text, parse_envelope,
-                           parse_event, stored_text)
+from sync.fraud import backfilled
+from sync.protocol import (ACCEPTED, BACKFILLED_DAYS, CONFLICT, DUPLICATE, LONE_SURROGATE,
+                           QUARANTINED, EventRejected, PushedEvent, event_id_of,
+                           hash_text, parse_envelope, parse_event, stored_text)
 from sync.seqranges import merge_runs, missing_since_first
 from sync.timeutil import format_rfc3339
 
@@ -129,6 +131,7 @@ def record_batch(device: Device, body: bytes) -> dict:
                                                        received_at, offset))
                 results[item.index] = _result(item, QUARANTINED, rejected)
 
+    flag_backfilled_days(device, [row for _, row in accepted_rows], received_at)
     inserted = insert_events([row for _, row in accepted_rows])
     raced = []
     for item, row in accepted_rows:
@@ -149,6 +152,27 @@ def record_batch(device: Device, body: bytes) -> dict:
         may_hold=held_before)
     return {"server_time": format_rfc3339(received_at), "clock_offset_s": offset,
             "results": results, "missing_seq": missing}
+
+
+def flag_backfilled_days(device: Device, rows: list[dict], received_at: datetime) -> None:
+    """Flag ``backfilled_days`` on a personal phone's late scans (older than
+    ``LATE_SCAN_REVIEW_DAYS`` on arrival) when this batch holds such scans
+    of ``FRAUD_BACKFILL_DAYS`` distinct local dates or more: days of
+    service written up at once, not scans queued by a phone that was
+    offline for a day (sync/fraud.py). ``rows``: the batch's accepted
+    rows, flagged in place before they are stored."""
+    if device.person_id is None or not rows:
+        return
+    config = current_app.config
+    late_after = timedelta(days=config["LATE_SCAN_REVIEW_DAYS"])
+    if not backfilled((row["effective_at"] for row in rows), received_at, late_after,
+                      config["FRAUD_BACKFILL_DAYS"]):
+        return
+    for row in rows:
+        if received_at - row["effective_at"] > late_after:
+            flags = {f for f in row["flags"].split(",") if f}
+            flags.add(BACKFILLED_DAYS)
+            row["flags"] = ",".join(sorted(flags))
 
 
 def _more_to_come(health: dict, sent: int) -> bool:

@@ -21,9 +21,9 @@ from server.org.models import Membership, Organisation
 from server.qr.keys import verifying_keys
 from sync.clock import effective_time
 from sync.evidence import classify
-from sync.protocol import (BAD_DISPLAY_CODE, CLOCK_CORRECTED, DISPLAY_CODE_EXPIRED,
-                           LATE_UPLOAD, OUTSIDE_GEOFENCE, REVOKED_QR, UNSIGNED_SCAN,
-                           EventRejected, PushedEvent, haversine_m)
+from sync.protocol import (BAD_DISPLAY_CODE, CLOCK_CORRECTED, CODE_FAR_AWAY,
+                           DISPLAY_CODE_EXPIRED, LATE_UPLOAD, OUTSIDE_GEOFENCE, REVOKED_QR,
+                           UNSIGNED_SCAN, EventRejected, PushedEvent, haversine_m)
 from sync.qr import (INSIDE, DisplayCode, QrInvalid, StationCode, display_of, is_display_url,
                      judge_display_code, parse_display_url, verify_display_url,
                      verify_station_url)
@@ -78,6 +78,9 @@ class Context:
     clock_tolerance_s: float
     #: A personal phone's scan this much older than its arrival waits for review.
     late_after: timedelta
+    #: A personal phone's signed code scanned this far (metres) beyond the
+    #: station is flagged ``code_far_away``; 0: never (FRAUD_SHARED_CODE_M).
+    shared_code_m: float = 0
 
 
 def _current_branch_paths(person_ids: list[int]) -> dict[int, str]:
@@ -124,7 +127,8 @@ def load_context(device: Device, events: list[PushedEvent], received_at: datetim
         earliest=received_at - timedelta(days=config["MAX_EVENT_AGE_DAYS"]),
         latest=received_at + timedelta(seconds=config["FUTURE_TOLERANCE_S"]),
         clock_tolerance_s=config["CLOCK_TOLERANCE_S"],
-        late_after=timedelta(days=config["LATE_SCAN_REVIEW_DAYS"]))
+        late_after=timedelta(days=config["LATE_SCAN_REVIEW_DAYS"]),
+        shared_code_m=config["FRAUD_SHARED_CODE_M"])
 
 
 class BadDisplayCode(NamedTuple):
@@ -256,6 +260,8 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
     if personal_phone:
         if not signed:
             flags.add(UNSIGNED_SCAN)
+        elif _far_from_station(distance, location, ctx.shared_code_m):
+            flags.add(CODE_FAR_AWAY)
         if ctx.received_at - effective_at > ctx.late_after:
             flags.add(LATE_UPLOAD)
     return {
@@ -271,3 +277,13 @@ def resolve_event(event: PushedEvent, raw_json: str, content_hash: str, ctx: Con
         "distance_m": distance, "flags": ",".join(sorted(flags)), "evidence": evidence,
         "content_hash": content_hash, "raw": raw_json,
     }
+
+
+def _far_from_station(distance: float | None, location, limit_m: float) -> bool:
+    """The scan's location fix lies more than ``limit_m`` beyond the station
+    even if it is off by its whole stated accuracy: a signed code that a
+    personal phone scanned there is a photo of the poster (sync/fraud.py).
+    A coarse fix (a phone located by the cell tower) proves nothing."""
+    if not limit_m or distance is None:
+        return False
+    return distance - (location.accuracy_m or 0) > limit_m

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import func, or_, select, text, true
 
 from server.auth.policy import visible
 from server.auth.principal import Principal
@@ -17,7 +17,7 @@ from server.extensions import db
 from server.totals import figures as totals
 from server.pairing import worker as pairing_worker
 from server.reports.services import review_scope, session_scope
-from server.service_sessions.models import ServiceSession, counted
+from server.service_sessions.models import FRAUD_FLAGGED_SQL, ServiceSession, counted
 
 
 def _month_bounds(day: date) -> tuple[date, date]:
@@ -67,6 +67,11 @@ def dashboard(principal: Principal, today: date) -> dict:
     pairing = pairing_worker.status() if principal.is_admin else None
     corrections = _count_up_to_cap(visible_requests(principal).with_only_columns(
         CorrectionRequest.id))
+    # Sessions of this month flagged with a pattern of faked hours (the
+    # suspicious-records page): a few rows of a partial index.
+    suspects = _count_up_to_cap(select(ServiceSession.id).where(
+        text(f"({FRAUD_FLAGGED_SQL})"), ServiceSession.local_date >= this_start,
+        ServiceSession.local_date <= today, session_scope(principal)))
     silent = db.session.scalars(select(Device).where(
         visible(principal, Device), Device.revoked_at.is_(None),
         or_(Device.last_push_at.is_(None), Device.last_push_at < utcnow() - SILENT_AFTER))
@@ -84,7 +89,7 @@ def dashboard(principal: Principal, today: date) -> dict:
             "month": this_start.strftime("%Y-%m"), "waiting_for_review": waiting,
             "waiting_capped": waiting > WAITING_COUNT_CAP, "quarantined": quarantined,
             "pairing": pairing, "count_cap": WAITING_COUNT_CAP, "silent_devices": silent,
-            "corrections": corrections}
+            "corrections": corrections, "suspects": suspects}
 
 
 def _count_up_to_cap(ids) -> int:

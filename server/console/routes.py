@@ -18,12 +18,14 @@ from server.console.forms import (AmendForm, ApproveForm, BulkApproveForm, Passw
 from server.console.login import ConsoleUser
 from server.errors import AppError
 from server.extensions import csrf, db, limiter
+from server.people.models import Person
 from server.reports.services import review_scope
 from server.service_sessions.models import ServiceSession
 from server.service_sessions.models import REVIEW_QUEUE, SESSION_FLAGS, flagged
 from server.service_sessions import words
 from server.service_sessions.retroactive import entries_of
 from server.service_sessions.services import review_session, session_by_id
+from sync.fraud import WRITER_FLAGS
 from sync.timeutil import BUSINESS_TZ, local_today
 
 blp = Blueprint("console", __name__, url_prefix="/console")
@@ -146,11 +148,16 @@ def review_queue():
     flag = request.args.get("flag")
     if flag in SESSION_FLAGS:
         query = query.where(flagged(flag))
+    # One person's sessions (the suspicious-records page links here).
+    person = (request.args.get("person") or "").strip()[:64] or None
+    if person:
+        query = query.where(ServiceSession.person_id == select(Person.id).where(
+            Person.code == person).scalar_subquery())
     query = query.order_by(ServiceSession.key_at.desc(), ServiceSession.id.desc())
     result = window(query, page, PAGE_SIZE)
     return render_template("console/review.html", page=result, status=status,
                            statuses=REVIEW_QUEUE, flag=flag, flags=SESSION_FLAGS,
-                           bulk=BulkApproveForm())
+                           person=person, bulk=BulkApproveForm())
 
 
 @blp.post("/review/approve")
@@ -276,4 +283,6 @@ def decide(session_id: str, decision: str):
 @blp.app_context_processor
 def console_globals():
     return {"sign_out_form": SignOutForm, "user": getattr(current_user, "user", None),
-            "evidence_words": words.EVIDENCE, "flag_sentence": words.flag_sentence}
+            "evidence_words": words.EVIDENCE, "flag_sentence": words.flag_sentence,
+            # Session flags no event carries (the events' own are shown with them).
+            "writer_flags": WRITER_FLAGS}

@@ -1,10 +1,11 @@
-"""Judging a person's day: what pairing derived, what reviewers decided, and
-the limits of a day, together, so each session is written once.
+"""Judging a person's day: what pairing derived, what reviewers decided, the
+limits of a day and sessions at once at two stations, together, so each
+session is written once.
 
-The limits (sync/daily_limit.py; docs/pairing.md, "Limits of a day") depend
-on all of a day's sessions, so whoever changes one session of a day has the
-whole day judged again; the writer (server/pairing/writer.py) does this for
-every day it touches.
+The limits (sync/daily_limit.py; docs/pairing.md, "Limits of a day") and
+overlapping sessions (sync/fraud.py) depend on all of a day's sessions, so
+whoever changes one session of a day has the whole day judged again; the
+writer (server/pairing/writer.py) does this for every day it touches.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import NamedTuple
 from flask import current_app
 
 from server.service_sessions.status import AMENDED, APPROVED, REJECTED, Judged, judge
+from sync import fraud
 from sync.daily_limit import DaySession, over_daily_limit
 from sync.pairing import OK
 from sync.timeutil import BUSINESS_TZ
@@ -34,33 +36,49 @@ class DayEntry(NamedTuple):
     unattributed: bool = False
     #: Entered afterwards (补录): its credit is the entry's, once approved.
     entered: bool = False
+    station_id: int | None = None
+    #: Flagged ``impossible_travel`` by the writer (server/pairing/travel.py).
+    impossible_travel: bool = False
 
 
 class Verdict(NamedTuple):
     judged: Judged
     over_daily_limit: bool
+    #: Flag ``overlapping_sessions``: at two stations at once (sync/fraud.py).
+    overlapping: bool = False
 
 
 def judge_day(entries: list[DayEntry]) -> dict[str, Verdict]:
     """Each session of one person's local day, judged: its status and seconds
-    after review, and whether the limits of the day send it to review."""
+    after review; and whether the limits of the day, impossible travel or
+    another session at once elsewhere send it to review."""
     config = current_app.config
-    over = over_daily_limit((_weighed(e) for e in entries), config["DAILY_REVIEW_S"],
-                            config["DAILY_PAIRS_PER_ACTIVITY"])
+    # What pairing and the reviews alone give: the times after review, and
+    # what the limits weigh.
+    unheld = {e.key_event_id: judge(e.derived_status, e.derived_start_at, e.derived_end_at,
+                                    e.review) for e in entries}
+    over = over_daily_limit((_weighed(e, unheld[e.key_event_id]) for e in entries),
+                            config["DAILY_REVIEW_S"], config["DAILY_PAIRS_PER_ACTIVITY"])
+    overlapping = fraud.overlapping_sessions(
+        (fraud.DaySession(e.key_event_id, e.key_at, e.station_id, j.start_at, j.end_at,
+                          j.status == REJECTED)
+         for e in entries for j in (unheld[e.key_event_id],)),
+        timedelta(seconds=config["MAX_SESSION_S"]))
     verdicts = {}
     for e in entries:
         flag = e.key_event_id in over
+        overlaps = e.key_event_id in overlapping
         verdicts[e.key_event_id] = Verdict(
             judge(e.derived_status, e.derived_start_at, e.derived_end_at, e.review,
-                  held=flag or e.unattributed, entered=e.entered), flag)
+                  held=flag or e.unattributed or e.impossible_travel or overlaps,
+                  entered=e.entered), flag, overlaps)
     return verdicts
 
 
-def _weighed(entry: DayEntry) -> DaySession:
+def _weighed(entry: DayEntry, unlimited: Judged) -> DaySession:
     """A session as the limits weigh it: what pairing alone would credit, and
-    what a review that applies credits."""
-    unlimited = judge(entry.derived_status, entry.derived_start_at, entry.derived_end_at,
-                      entry.review)
+    what a review that applies credits (``unlimited``: judged without the
+    limits)."""
     reviewed = unlimited.status in (APPROVED, AMENDED, REJECTED)
     return DaySession(entry.key_event_id, entry.key_at,
                       unlimited.credited_seconds if entry.derived_status == OK else 0,

@@ -86,11 +86,16 @@ _EVENT_KINDS = kinds(("person_id", "event_id", "type", "station_id", "effective_
 class Repairing(NamedTuple):
     """What re-pairing the windows gives: per person, the derived sessions,
     the stored rows they replace, and the window finally used; and each
-    event's evidence (sync/evidence.py) by event id."""
+    event's evidence (sync/evidence.py) by event id. Per person also the
+    events paired (read up to the window's stop, that instant included)
+    and the stored session at the stop, which the new pairing meets and
+    leaves as stored (server/pairing/travel.py reads both)."""
     derived: dict[int, list[Session]]
     replaced: list
     windows: dict[int, Window]
     evidence: dict[str, str]
+    events: dict[int, list[EventRecord]]
+    stops: dict[int, object]
 
 
 def pair_windows(windows: dict[int, Window], rules: PairingRules) -> Repairing:
@@ -111,7 +116,7 @@ def pair_windows(windows: dict[int, Window], rules: PairingRules) -> Repairing:
     for r in tails("service_session", "key_at", windows, STORED_KINDS):
         stored_by_person[r.person_id].append(r)
 
-    result = Repairing({}, [], {}, evidence)
+    result = Repairing({}, [], {}, evidence, {}, {})
     to_the_end: dict[int, Window] = {}
     for person_id, window in windows.items():
         mine, stored = events[person_id], stored_by_person[person_id]
@@ -123,16 +128,18 @@ def pair_windows(windows: dict[int, Window], rules: PairingRules) -> Repairing:
             if cut is None:
                 to_the_end[person_id] = window._replace(stop=END)
                 continue
-            sessions, stored = cut
+            sessions, stored, result.stops[person_id] = cut
         result.derived[person_id] = sessions
         result.replaced.extend(stored)
         result.windows[person_id] = window
+        result.events[person_id] = mine
     if to_the_end:
         more = pair_windows(to_the_end, rules)
         result.derived.update(more.derived)
         result.replaced.extend(more.replaced)
         result.windows.update(more.windows)
         result.evidence.update(more.evidence)
+        result.events.update(more.events)
     return result
 
 
@@ -149,8 +156,8 @@ def _from_first_session_at_start(events: list[EventRecord], stored: list, start:
 
 def _cut_where_pairings_meet(sessions: list[Session], stored: list, stop: datetime):
     """The derived sessions and stored rows before the first stored session
-    at ``stop``, if the new pairing starts a session with that session's
-    first event too; else None.
+    at ``stop``, and that session's row, if the new pairing starts a
+    session with that session's first event too; else None.
 
     A session's first event resets pairing's state, so from that event on
     both pairings are the pairing of the same later events: equal. (Later
@@ -165,5 +172,6 @@ def _cut_where_pairings_meet(sessions: list[Session], stored: list, stop: dateti
         if session.key_event_id == first_at_stop:
             cut = (stop, first_at_stop)
             return (sessions[:position],
-                    [r for r in stored if (r.key_at, r.key_event_id) < cut])
+                    [r for r in stored if (r.key_at, r.key_event_id) < cut],
+                    next(r for r in stored if (r.key_at, r.key_event_id) == cut))
     return None

@@ -27,10 +27,12 @@ from server.org.models import branch_on
 from server.pairing.activities import infer_activities
 from server.pairing.days import DayEntry, day_end, day_start, judge_day
 from server.pairing.history import latest_reviews, tails
+from server.pairing.travel import Travel, judge_travel
 from server.pairing.windows import (END, STORED_COLUMNS, STORED_KINDS, Repairing, Touched,
                                     pair_windows, pairing_rules, windows_of)
 from server.service_sessions.models import ServiceSession
 from sync.evidence import NONE, weaker
+from sync.fraud import IMPOSSIBLE_TRAVEL, OVERLAPPING_SESSIONS, WRITER_FLAGS
 from sync.protocol import RETROACTIVE
 from sync.timeutil import local_date
 
@@ -82,18 +84,20 @@ def rewrite(touched: dict[int, Touched]) -> None:
     rules = pairing_rules()
     for start in range(0, len(person_ids), PEOPLE_PER_STATEMENT):
         chunk = {p: touched[p] for p in person_ids[start:start + PEOPLE_PER_STATEMENT]}
-        _rewrite_chunk(pair_windows(windows_of(chunk), rules))
+        _rewrite_chunk(*judge_travel(pair_windows(windows_of(chunk), rules), rules))
     # What this wrote bypassed the ORM: sessions it holds are stale.
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, ServiceSession):
             db.session.expire(obj)
 
 
-def _rewrite_chunk(repairing: Repairing) -> None:
+def _rewrite_chunk(repairing: Repairing, travel: Travel) -> None:
     # 1. The person-days the change touches, and their sessions outside the
     #    re-paired windows (as stored: their pairing cannot change, their
-    #    judgement can, by the limits of their day).
-    days = _days_touched(repairing)
+    #    judgement can, by the limits of their day and the sessions beside
+    #    them). The stored session at a window's stop whose impossible
+    #    travel changes (server/pairing/travel.py) touches its day too.
+    days = _days_touched(repairing, travel)
     neighbours = _neighbours(repairing, days)
     derived = [(p, s) for p, sessions in repairing.derived.items() for s in sessions]
     reviews = latest_reviews([s.key_event_id for _, s in derived]
@@ -112,6 +116,8 @@ def _rewrite_chunk(repairing: Repairing) -> None:
             flags.add(REPEAT_SCAN)
         if membership is None:
             flags.add(NO_BRANCH)
+        if s.key_event_id in travel.flagged:
+            flags.add(IMPOSSIBLE_TRAVEL)
         row = {"key_event_id": s.key_event_id, "key_at": s.key_at, "person_id": person_id,
                "station_id": s.station,
                "activity_id": s.activity or inferred.get(s.key_event_id),
@@ -124,8 +130,13 @@ def _rewrite_chunk(repairing: Repairing) -> None:
                "branch_id": membership.organisation_id if membership else None}
         rows[s.key_event_id] = row
         by_day.setdefault((person_id, day), []).append(_entry(row, reviews))
+    # Neighbours' flags as stored, but for those judged from whole days
+    # (overlapping_sessions, below) and the stop sessions' impossible travel.
+    stop_travel = {row.key_event_id: flag for row, flag in travel.stops.values()}
+    neighbour_flags = {r.key_event_id: _neighbour_flags(r, stop_travel) for r in neighbours}
     for r in neighbours:
-        by_day.setdefault((r.person_id, r.local_date), []).append(_entry(r._asdict(), reviews))
+        by_day.setdefault((r.person_id, r.local_date), []).append(
+            _entry({**r._asdict(), "flags": neighbour_flags[r.key_event_id]}, reviews))
 
     # 3. Judge each day once; every session gets its final columns.
     verdicts = {}
@@ -135,7 +146,8 @@ def _rewrite_chunk(repairing: Repairing) -> None:
         _apply(row, verdicts[key])
     changed_neighbours = []
     for r in neighbours:
-        row = _apply({name: getattr(r, name) for name in STORED_COLUMNS}, verdicts[r.key_event_id])
+        row = _apply({**{name: getattr(r, name) for name in STORED_COLUMNS},
+                      "flags": neighbour_flags[r.key_event_id]}, verdicts[r.key_event_id])
         if _differs(r, row):
             changed_neighbours.append({"id": r.id, **row})
 
@@ -149,14 +161,26 @@ def _rewrite_chunk(repairing: Repairing) -> None:
 
 
 def _entry(row: dict, reviews: dict) -> DayEntry:
+    flags = row["flags"].split(",")
     return DayEntry(row["key_event_id"], row["key_at"], row["activity_id"],
                     row["derived_status"], row["derived_start_at"], row["derived_end_at"],
                     reviews.get(row["key_event_id"]), row["branch_id"] is None,
-                    RETROACTIVE in row["flags"].split(","))
+                    RETROACTIVE in flags, row["station_id"], IMPOSSIBLE_TRAVEL in flags)
+
+
+def _neighbour_flags(row, stop_travel: dict[str, bool]) -> str:
+    """A stored session's flags without those its day decides; its impossible
+    travel as stored, unless it is a stop session whose travel changed."""
+    flags = {f for f in row.flags.split(",") if f and f not in WRITER_FLAGS}
+    if stop_travel.get(row.key_event_id, IMPOSSIBLE_TRAVEL in row.flags.split(",")):
+        flags.add(IMPOSSIBLE_TRAVEL)
+    return ",".join(sorted(flags))
 
 
 def _apply(row: dict, verdict) -> dict:
     judged = verdict.judged
+    if verdict.overlapping:
+        row["flags"] = ",".join(sorted({*row["flags"].split(","), OVERLAPPING_SESSIONS} - {""}))
     row.update(status=judged.status, start_at=judged.start_at, end_at=judged.end_at,
                review_stale=judged.review_stale, credited_seconds=judged.credited_seconds,
                pending_seconds=judged.pending_seconds, reviewed_seconds=judged.reviewed_seconds,
@@ -188,11 +212,13 @@ def _write(vanished: list[int], added: list[dict], changed: list[dict]) -> None:
         update_rows(connection, table, [{**row, "updated_at": now} for row in changed])
 
 
-def _days_touched(repairing: Repairing) -> dict[int, set[date]]:
+def _days_touched(repairing: Repairing, travel: Travel) -> dict[int, set[date]]:
     days: dict[int, set[date]] = {p: {local_date(s.key_at) for s in sessions}
                                   for p, sessions in repairing.derived.items()}
     for r in repairing.replaced:
         days.setdefault(r.person_id, set()).add(r.local_date)
+    for person_id, (stop, _) in travel.stops.items():
+        days.setdefault(person_id, set()).add(stop.local_date)
     return {p: d for p, d in days.items() if d}
 
 

@@ -13,11 +13,19 @@ from server.service_sessions.status import REJECTED
 REVIEW_DECISIONS = ("approved", "rejected", "amended")
 #: Derived statuses a secretary has to look at.
 REVIEW_QUEUE = ("missing_checkout", "too_long", "orphan_checkout", "needs_review")
-#: Why a session may be flagged: its events' flags, and the day's limits.
+#: Patterns of faked hours (sync/fraud.py), each a flag that sends a
+#: session to review; the console's suspicious-records page counts them.
+FRAUD_FLAGS = ("impossible_travel", "overlapping_sessions", "code_far_away",
+               "backfilled_days")
+#: Why a session may be flagged: its events' flags, the day's limits, and
+#: the patterns of faked hours.
 SESSION_FLAGS = ("unsigned_scan", "late_upload", "display_code_expired", "bad_display_code",
                  "retroactive", "over_daily_limit",
                  "no_branch", "outside_geofence", "clock_corrected", "revoked_qr",
-                 "repeat_scan")
+                 "repeat_scan", *FRAUD_FLAGS)
+#: SQL: a session flagged with one of FRAUD_FLAGS. Literal, not bound, so
+#: that both databases match it to the partial index below.
+FRAUD_FLAGGED_SQL = " OR ".join(f"flags LIKE '%{flag}%'" for flag in FRAUD_FLAGS)
 
 
 def counted():
@@ -53,6 +61,11 @@ class ServiceSession(db.Model):
         # ... and for wide scopes, newest first straight from the index
         # (sorting a city's 130,000 waiting sessions took 0.3 s).
         Index("ix_service_session_review_order", "awaiting_review", "key_at", "id"),
+        # The few sessions flagged with a pattern of faked hours, by date:
+        # the suspicious-records page of a city's month without reading the
+        # month (server/reports/suspects.py).
+        Index("ix_service_session_suspect", "local_date",
+              postgresql_where=text(FRAUD_FLAGGED_SQL), sqlite_where=text(FRAUD_FLAGGED_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -32,6 +32,13 @@ FLAGS = {
     "over_daily_limit": _l("Past the day's limit (8 hours, or 3 pairs of one activity)"),
     "no_branch": _l("The person belonged to no branch that day"),
     "repeat_scan": _l("Scanned more than once within minutes"),
+    # Patterns of faked hours (sync/fraud.py).
+    "impossible_travel": _l("Scanned at two stations too far apart for the time between "
+                            "the scans"),
+    "overlapping_sessions": _l("Recorded at two stations at the same time"),
+    "code_far_away": _l("Scanned the station's printed code far from the station (a shared "
+                        "photo of it?)"),
+    "backfilled_days": _l("Scans of several past days sent at once from a personal phone"),
 }
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db_types import UTCDateTime, utcnow
+from server.db_types import Int64, UTCDateTime, utcnow
 from server.extensions import db
 
 device_station = Table(
@@ -63,3 +63,24 @@ class Device(db.Model):
         if self.token_hash:
             return "enrolled"
         return "pending"
+
+
+class DeviceChainCheck(db.Model):
+    """How far a device's scan chain has been verified, and the breaks found
+    (server/devices/chain.py). Derived from the stored events alone: deleting
+    a row only makes the next check read the device's history again."""
+
+    __tablename__ = "device_chain_check"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), primary_key=True)
+    #: Every scan numbered up to this one has been judged.
+    through_seq: Mapped[int] = mapped_column(Int64)
+    #: The lowest scan number that carried a link, if any did.
+    linked_from: Mapped[int | None] = mapped_column(Int64)
+    #: JSON ``{block: rows}``: stored versions per block of numbers (seq //
+    #: BLOCK) up to through_seq, both tables; a block whose count changed
+    #: (a late scan, a replay) is judged again, with everything after it.
+    row_counts: Mapped[str] = mapped_column(Text)
+    #: JSON list of the breaks found up to through_seq (Break.as_dict).
+    breaks: Mapped[str] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,54 @@
+"""device scan chains: checkin_event by (device_id, seq), device_chain_check
+
+Revision ID: 2c7a9e4d1b35
+Revises: 994e15ea9d29
+Create Date: 2026-12-10 09:00:00
+
+A device's scans are verified as a hash chain (server/devices/chain.py),
+read in seq order: accepted events by a new index on (device_id, seq);
+quarantined ones by their device_id index, which they have. What was
+verified, per device, is kept in device_chain_check, so that a device's
+page reads only what arrived since.
+
+On PostgreSQL the index is built CONCURRENTLY, outside the migration's
+transaction: pushes go on while it is built (about a minute per 20 million
+events; docs/benchmarks.md, "Scan chains").
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = '2c7a9e4d1b35'
+down_revision = '994e15ea9d29'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'device_chain_check',
+        sa.Column('device_id', sa.Integer(), nullable=False),
+        sa.Column('through_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+                  nullable=False),
+        sa.Column('linked_from', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+                  nullable=True),
+        sa.Column('row_counts', sa.Text(), nullable=False),
+        sa.Column('breaks', sa.Text(), nullable=False),
+        sa.Column('checked_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['device_id'], ['device.id'],
+                                name=op.f('fk_device_chain_check_device_id_device')),
+        sa.PrimaryKeyConstraint('device_id', name=op.f('pk_device_chain_check')),
+    )
+    if op.get_bind().dialect.name == 'postgresql':
+        with op.get_context().autocommit_block():
+            op.create_index('ix_checkin_event_device_seq', 'checkin_event',
+                            ['device_id', 'seq'], unique=False, postgresql_concurrently=True)
+    else:
+        op.create_index('ix_checkin_event_device_seq', 'checkin_event', ['device_id', 'seq'],
+                        unique=False)
+
+
+def downgrade():
+    op.drop_index('ix_checkin_event_device_seq', table_name='checkin_event')
+    op.drop_table('device_chain_check')

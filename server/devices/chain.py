@@ -1,0 +1,213 @@
+"""A device's scan chain, verified from what is stored (sync/event_chain.py).
+
+A push writes nothing for it: every version of every scan that reached the
+server is kept as sent, with its ``seq`` and content hash, in checkin_event
+(accepted) or quarantined_event (waiting, conflicting, resolved or
+dismissed). A check reads them in seq order (checkin_event through its
+``(device_id, seq)`` index, the quarantine through its ``device_id`` one)
+and keeps what it judged in device_chain_check, so the next check reads
+only what came after:
+
+1. the stored verdict: judged through ``through_seq``;
+2. how many versions each block of ``BLOCK`` numbers up to ``through_seq``
+   holds now (one grouped count over the index); a block whose count
+   changed (a late scan, a replay, a conflicting resend) is judged again
+   with everything after it, since rows are only ever added;
+3. the versions from there on, at most ``MAX_ROWS`` a round, judged, the
+   verdict stored.
+
+What this trusts: a stored row is never changed in place (server/checkins/
+models.py), so a block whose count did not change is not read again.
+``verify_chain(device, from_scratch=True)`` (``flask --app server devices
+verify-chain``) reads everything again and trusts nothing stored.
+
+A version an administrator corrected in the quarantine and replayed
+(server/checkins/reprocess.py) is not the device's: its original stays in
+the quarantine and is the one the chain judges; the correction is on the
+audit trail.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import exists, func, literal, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+
+from server.checkins.models import CheckinEvent, QuarantinedEvent
+from server.db_types import utcnow
+from server.devices.models import Device, DeviceChainCheck
+from server.extensions import db
+from sync.event_chain import Break, Link, chain_breaks, prev_of
+
+#: Numbers per counted block: a late scan makes a check judge again from
+#: its block on (docs/benchmarks.md, "Scan chains").
+BLOCK = 1024
+#: Versions read per round.
+MAX_ROWS = 20_000
+#: A check of a device's page goes on reading rounds for this long at most;
+#: what is left is judged at the next check.
+TIME_BUDGET_S = 0.5
+_TABLES = (CheckinEvent, QuarantinedEvent)
+
+
+@dataclass
+class ChainReport:
+    #: Every scan numbered up to this one has been judged (None: the device
+    #: has sent no numbered scan).
+    verified_through_seq: int | None = None
+    #: The lowest scan number that carried a link (None: the device does not
+    #: link its scans, as older apps do not).
+    linked_from_seq: int | None = None
+    breaks: list[Break] = field(default_factory=list)
+    #: False when scans numbered after verified_through_seq are stored but
+    #: not judged yet (the next check goes on).
+    complete: bool = True
+
+    def as_dict(self) -> dict:
+        return {"verified_through_seq": self.verified_through_seq,
+                "linked_from_seq": self.linked_from_seq, "complete": self.complete,
+                "breaks": [b.as_dict() for b in self.breaks]}
+
+
+@dataclass
+class _State:
+    through: int
+    linked_from: int | None
+    counts: dict[int, int]
+    breaks: list[Break]
+
+
+def verify_chain(device: Device, *, from_scratch: bool = False,
+                 to_the_end: bool = False) -> ChainReport:
+    """Judge what arrived since the last check and return the whole verdict.
+
+    :param from_scratch: forget the stored verdict and read everything again.
+    :param to_the_end: read every round, whatever the time it takes (else no
+        new round starts after ``TIME_BUDGET_S``).
+    """
+    started, max_rows = time.monotonic(), MAX_ROWS
+    row = None if from_scratch else db.session.get(DeviceChainCheck, device.id)
+    state = _State(-1, None, {}, [])
+    if row is not None:
+        state = _State(row.through_seq, row.linked_from,
+                       {int(k): v for k, v in json.loads(row.row_counts).items()},
+                       [Break.from_dict(b) for b in json.loads(row.breaks)])
+        since = _first_changed(device.id, state)
+        if since <= state.through:  # judge again from there: forget what depends on it
+            state.through = since - 1
+            state.counts = {b: n for b, n in state.counts.items() if b * BLOCK < since}
+            state.breaks = [b for b in state.breaks if b.found_at < since]
+            if state.linked_from is not None and state.linked_from >= since:
+                state.linked_from = None
+    changed = row is None or state.through != row.through_seq
+    while True:
+        since = state.through + 1
+        links, counts, through, complete = _read_round(device.id, since, max_rows)
+        if through is None:
+            break
+        verdict = chain_breaks(links, since=since, linked_from=state.linked_from)
+        state.through, state.linked_from = through, verdict.linked_from
+        state.breaks = sorted(state.breaks + verdict.breaks)
+        for block, n in counts.items():
+            state.counts[block] = state.counts.get(block, 0) + n
+        changed = True
+        if complete or (not to_the_end and time.monotonic() - started > TIME_BUDGET_S):
+            break
+    if state.through < 0:
+        return ChainReport()
+    if changed:
+        _store(device.id, state)
+    return ChainReport(state.through, state.linked_from, state.breaks, through is None or complete)
+
+
+def _first_changed(device_id: int, state: _State) -> int:
+    """The first number to judge again: past the verdict, or the start of
+    the first block whose count of stored versions changed."""
+    now = _block_counts(device_id, state.through)
+    changed = [b for b in now.keys() | state.counts.keys()
+               if now.get(b, 0) != state.counts.get(b, 0)]
+    return min(changed) * BLOCK if changed else state.through + 1
+
+
+def _block_counts(device_id: int, through: int) -> dict[int, int]:
+    """Stored versions per block of numbers up to ``through``, both tables."""
+    counts: dict[int, int] = {}
+    for block, n in db.session.execute(counts_query(device_id, through)):
+        counts[int(block)] = counts.get(int(block), 0) + n
+    return counts
+
+
+def counts_query(device_id: int, through: int):
+    """Versions per block up to ``through``: an index-only range of
+    checkin_event's (device_id, seq), and the device's quarantined rows
+    (tests/test_query_plans.py)."""
+    parts = []
+    for table in _TABLES:
+        block = (table.seq // BLOCK).label("block")
+        parts.append(select(block, func.count().label("n"))
+                     .where(table.device_id == device_id, table.seq <= through)
+                     .group_by(block))
+    return union_all(*parts)
+
+
+def end_query(table, device_id: int, since: int, max_rows: int):
+    """The number at which ``max_rows`` of ``table``'s versions from ``since`` end."""
+    return (select(table.seq).where(table.device_id == device_id, table.seq >= since)
+            .order_by(table.seq).offset(max_rows - 1).limit(1))
+
+
+def rows_query(device_id: int, since: int, upto: int | None):
+    """``(seq, content_hash, raw, repaired)`` of the versions numbered
+    ``since - 1`` to ``upto``, both tables. ``repaired``: an accepted version
+    that is an administrator's correction of a quarantined one."""
+    # Probed by event id. The status is wrapped so that no planner probes its
+    # index instead (SQLite without statistics, and PostgreSQL, did: every
+    # resolved entry of every device, for each row read).
+    repaired = exists().where(QuarantinedEvent.event_id == CheckinEvent.event_id,
+                              func.coalesce(QuarantinedEvent.status, "") == "resolved",
+                              QuarantinedEvent.content_hash != CheckinEvent.content_hash)
+    parts = [select(CheckinEvent.seq, CheckinEvent.content_hash, CheckinEvent.raw,
+                    repaired.label("repaired")),
+             select(QuarantinedEvent.seq, QuarantinedEvent.content_hash, QuarantinedEvent.raw,
+                    literal(False).label("repaired"))]
+    for i, table in enumerate(_TABLES):
+        parts[i] = parts[i].where(table.device_id == device_id, table.seq >= since - 1)
+        if upto is not None:
+            parts[i] = parts[i].where(table.seq <= upto)
+    return union_all(*parts)
+
+
+def _read_round(device_id: int, since: int, max_rows: int):
+    """The versions numbered ``since - 1`` up to where about ``max_rows`` of
+    either table end: ``(links, counts, through, complete)``. ``counts``
+    are of the rows numbered ``since`` and up (every row, as the block
+    count has them); ``through`` is the last number read (None: none)."""
+    # Every version of the last number is read: a number never splits.
+    ends = [db.session.scalar(end_query(t, device_id, since, max_rows)) for t in _TABLES]
+    upto = min((end for end in ends if end is not None), default=None)
+    rows = db.session.execute(rows_query(device_id, since, upto)).all()
+    judged = [r.seq for r in rows if r.seq >= since]
+    if not judged:
+        return [], {}, None, True
+    counts: dict[int, int] = {}
+    for seq in judged:
+        counts[seq // BLOCK] = counts.get(seq // BLOCK, 0) + 1
+    links = [Link(r.seq, r.content_hash, prev_of(r.raw)) for r in rows
+             if not r.repaired and r.content_hash is not None]
+    return links, counts, max(judged), upto is None
+
+
+def _store(device_id: int, state: _State) -> None:
+    values = {"device_id": device_id, "through_seq": state.through,
+              "linked_from": state.linked_from,
+              "row_counts": json.dumps({str(b): n for b, n in sorted(state.counts.items())}),
+              "breaks": json.dumps([b.as_dict() for b in state.breaks]),
+              "checked_at": utcnow()}
+    connection = db.session.connection()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(DeviceChainCheck.__table__).values(values)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=["device_id"],
+        set_={name: statement.excluded[name] for name in values if name != "device_id"}))

@@ -1,0 +1,197 @@
+"""A device's chain of scans, verified by the server from what it stored
+(server/devices/chain.py), on SQLite and PostgreSQL: what a device that
+links its scans shows when scans are removed or changed on the way, and
+that older apps, quarantined scans and administrators' corrections show
+nothing."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from server.devices import chain
+from server.devices.models import Device, DeviceChainCheck
+from server.extensions import db
+from sync.protocol import content_hash
+from tests.conftest import auth
+from tests.sync_helpers import batch, push, recent, scan
+
+
+def linked(events: list[dict]) -> list[dict]:
+    """The events as a device that links its scans makes them: each names
+    the content hash of the one before (the first names none)."""
+    for before, event in zip(events, events[1:]):
+        event["prev"] = content_hash(before)
+    return events
+
+
+def _scans(count: int, first_seq: int = 1, person: str = "P-BA-1") -> list[dict]:
+    return [scan(person, "check_in" if n % 2 else "check_out", recent(count - n + 1),
+                 seq=first_seq + n - 1) for n in range(1, count + 1)]
+
+
+def _chain(client, admin_token, code: str) -> dict:
+    response = client.get(f"/api/v1/devices/{code}", headers=auth(admin_token))
+    assert response.status_code == 200, response.json
+    return response.json["chain"]
+
+
+def _statuses(answer) -> list[str]:
+    return [r["status"] for r in answer.json["results"]]
+
+
+def test_a_linked_device_verifies_clean_over_several_pushes(client, make_device, admin_token):
+    code, token = make_device()
+    events = linked(_scans(6))
+    assert _statuses(push(client, token, batch(events[:2]))) == ["accepted"] * 2
+    assert _chain(client, admin_token, code) == {
+        "verified_through_seq": 2, "linked_from_seq": 2, "complete": True, "breaks": []}
+    assert _statuses(push(client, token, batch(events[2:]))) == ["accepted"] * 4
+    assert _chain(client, admin_token, code) == {
+        "verified_through_seq": 6, "linked_from_seq": 2, "complete": True, "breaks": []}
+
+
+def test_a_scan_removed_on_the_way_is_a_break_and_its_late_altered_arrival_another(
+        client, make_device, admin_token):
+    """Scans 1, 2 and 4 arrive, 4 naming 3's hash: 3 was made and never
+    came, though 4, made after it, did. When 3 then arrives changed, it is
+    an alteration instead (the stored verdict is judged again)."""
+    code, token = make_device()
+    events = linked(_scans(4))
+    third = events[2]
+    assert _statuses(push(client, token, batch([events[0], events[1], events[3]]))) == [
+        "accepted"] * 3
+    assert _chain(client, admin_token, code)["breaks"] == [
+        {"seq": 3, "kind": "removed", "named_by": 4, "expected_hash": content_hash(third)}]
+    changed = dict(third, occurred_at=events[3]["occurred_at"])
+    assert _statuses(push(client, token, batch([changed]))) == ["accepted"]
+    assert _chain(client, admin_token, code)["breaks"] == [
+        {"seq": 3, "kind": "altered", "named_by": 4, "expected_hash": content_hash(third),
+         "stored_hashes": [content_hash(changed)]}]
+
+
+def test_a_scan_changed_on_the_way_is_reported_altered(client, make_device, admin_token):
+    code, token = make_device()
+    events = linked(_scans(5))
+    changed = dict(events[2], person="P-BA-2")  # someone else credited with the scan
+    assert _statuses(push(client, token, batch(events[:2] + [changed] + events[3:]))) == [
+        "accepted"] * 5
+    found = _chain(client, admin_token, code)
+    assert [(b["seq"], b["kind"], b["named_by"]) for b in found["breaks"]] == [(3, "altered", 4)]
+    assert found["verified_through_seq"] == 5
+
+
+def test_an_older_app_without_links_shows_no_break(client, make_device, admin_token):
+    code, token = make_device()
+    events = _scans(5)
+    push(client, token, batch([events[0], events[1], events[4]]))  # 3 and 4 never came
+    found = _chain(client, admin_token, code)
+    assert found == {"verified_through_seq": 5, "linked_from_seq": None, "complete": True,
+                     "breaks": []}
+    # The gap is told where it always was: the seq numbers never received.
+    assert client.get(f"/api/v1/devices/{code}", headers=auth(admin_token)).json[
+        "missing_seq"] == [[3, 4]]
+
+
+def test_a_link_that_is_not_a_hash_is_kept_and_counted_but_shown(client, make_device,
+                                                                 admin_token):
+    code, token = make_device()
+    events = linked(_scans(3))
+    events[2]["prev"] = events[2]["prev"].upper()
+    events.append(scan("P-BA-1", "check_in", recent(0.5), seq=4, prev=12345))
+    assert _statuses(push(client, token, batch(events))) == ["accepted"] * 4
+    assert [(b["seq"], b["kind"]) for b in _chain(client, admin_token, code)["breaks"]] == [
+        (3, "malformed_link"), (4, "malformed_link")]
+
+
+def test_a_link_stripped_after_the_device_began_linking_is_a_break(client, make_device,
+                                                                  admin_token):
+    """Removing scan 3 and the link of scan 4 would make 3 look merely
+    skipped: a scan without a link after linked ones is itself a break."""
+    code, token = make_device()
+    events = linked(_scans(4))
+    del events[3]["prev"]
+    push(client, token, batch([events[0], events[1], events[3]]))
+    assert _chain(client, admin_token, code)["breaks"] == [{"seq": 4, "kind": "unlinked"}]
+
+
+def test_a_resent_scan_with_other_content_is_a_fork_and_the_chain_says_which(
+        client, make_device, admin_token):
+    """The conflicting version is kept aside and does not count; the scan
+    has two versions, and the next scan vouches for the one that counts."""
+    code, token = make_device()
+    events = linked(_scans(3))
+    push(client, token, batch(events))
+    other = dict(events[1], person="P-BA-2")
+    assert push(client, token, batch([other])).json["results"][0]["status"] == "conflict"
+    assert _chain(client, admin_token, code)["breaks"] == [
+        {"seq": 2, "kind": "fork",
+         "stored_hashes": sorted([content_hash(events[1]), content_hash(other)])}]
+
+
+def test_quarantined_scans_keep_the_chain_and_a_corrected_replay_is_no_fork(
+        client, make_device, admin_token):
+    """Scan 2 waits in the quarantine (a mistyped person): it reached the
+    server, so the chain holds. An administrator's corrected replay is not
+    the device's version (it is on the audit trail): still no break."""
+    code, token = make_device()
+    events = linked(_scans(3))
+    events[1]["person"] = "P-BA-1x"
+    events[2]["prev"] = content_hash(events[1])
+    assert _statuses(push(client, token, batch(events))) == [
+        "accepted", "quarantined", "accepted"]
+    assert _chain(client, admin_token, code)["breaks"] == []
+    entry = client.get("/api/v1/quarantine?status=waiting", headers=auth(admin_token)).json[0]
+    replayed = client.post(f"/api/v1/quarantine/{entry['id']}/replay",
+                           headers=auth(admin_token),
+                           json={"event": dict(events[1], person="P-BA-1")})
+    assert replayed.status_code == 200 and replayed.json["status"] == "resolved"
+    found = _chain(client, admin_token, code)
+    assert found["breaks"] == [] and found["verified_through_seq"] == 3
+
+
+def test_a_long_history_is_verified_in_rounds_and_a_late_scan_judged_again(
+        client, make_device, admin_token, monkeypatch):
+    """With small blocks and rounds: each read goes on where the last one
+    stopped, a scan arriving late in an early block is judged with what
+    follows it, and the stored verdict always equals one from scratch."""
+    monkeypatch.setattr(chain, "BLOCK", 8)
+    monkeypatch.setattr(chain, "MAX_ROWS", 7)
+    monkeypatch.setattr(chain, "TIME_BUDGET_S", 0)  # one round a read
+    code, token = make_device()
+    events = linked(_scans(40))
+    push(client, token, batch(events[:4] + events[5:]))  # 5 held back on the device
+    seen = [_chain(client, admin_token, code) for _ in range(7)]
+    assert [c["verified_through_seq"] for c in seen] == [8, 15, 22, 29, 36, 40, 40]
+    assert [c["complete"] for c in seen] == [False] * 5 + [True] * 2
+    assert seen[-1]["breaks"] == [{"seq": 5, "kind": "removed", "named_by": 6,
+                                   "expected_hash": content_hash(events[4])}]
+    push(client, token, batch([events[4]]))  # it was only still queued
+    assert _chain(client, admin_token, code)["verified_through_seq"] == 7  # block 0 again
+    for _ in range(5):
+        found = _chain(client, admin_token, code)
+    assert found == {"verified_through_seq": 40, "linked_from_seq": 2, "complete": True,
+                     "breaks": []}
+    device = db.session.scalar(select(Device).where(Device.code == code))
+    stored = db.session.get(DeviceChainCheck, device.id)
+    assert (stored.through_seq, stored.breaks) == (40, "[]")
+    scratch = chain.verify_chain(device, from_scratch=True, to_the_end=True)
+    assert (scratch.verified_through_seq, scratch.breaks, scratch.complete) == (40, [], True)
+    db.session.rollback()
+
+
+def test_a_push_writes_nothing_for_the_chain(client, make_device):
+    """Verification reads what a push stores anyway: the push path is unchanged."""
+    _, token = make_device()
+    push(client, token, batch(linked(_scans(3))))
+    assert db.session.scalar(select(func.count()).select_from(DeviceChainCheck)) == 0
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("seq", [0, 1])
+def test_a_link_on_a_devices_first_number(client, make_device, admin_token, seq):
+    """Nothing comes before 0, so a link there is not checked; a link on 1
+    names a scan 0 that never came."""
+    code, token = make_device()
+    push(client, token, batch([scan("P-BA-1", "check_in", recent(1), seq=seq, prev="a" * 64)]))
+    kinds = [b["kind"] for b in _chain(client, admin_token, code)["breaks"]]
+    assert kinds == ([] if seq == 0 else ["removed"])

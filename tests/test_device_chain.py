@@ -103,8 +103,8 @@ def test_a_link_that_is_not_a_hash_is_kept_and_counted_but_shown(client, make_de
         (3, "malformed_link"), (4, "malformed_link")]
 
 
-def test_a_link_stripped_after_the_device_began_linking_is_a_break(client, make_device,
-                                                                  admin_token):
+def test_a_link_stripped_after_the_device_began_linking_is_a_break(
+        client, make_device, admin_token):
     """Removing scan 3 and the link of scan 4 would make 3 look merely
     skipped: a scan without a link after linked ones is itself a break."""
     code, token = make_device()

@@ -108,8 +108,8 @@ def test_a_changed_scan_that_also_arrived_as_sent_is_a_fork_not_an_alteration(co
 
 
 @settings(max_examples=200)
-@given(st.lists(st.tuples(st.integers(0, 40), st.text("0123456789abcdef", min_size=64,
-                                                       max_size=64)), max_size=40))
+@given(st.lists(st.tuples(st.integers(0, 40),
+                          st.text("0123456789abcdef", min_size=64, max_size=64)), max_size=40))
 def test_scans_without_links_never_break_whatever_arrived(stored):
     """An older app sends no prev: gaps, repeats and forks of numbers aside,
     nothing is said about links."""

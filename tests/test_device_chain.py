@@ -13,6 +13,7 @@ from server.devices.models import Device, DeviceChainCheck
 from server.extensions import db
 from sync.protocol import content_hash
 from tests.conftest import auth
+from tests.console_client import sign_in
 from tests.sync_helpers import batch, push, recent, scan
 
 
@@ -195,3 +196,22 @@ def test_a_link_on_a_devices_first_number(client, make_device, admin_token, seq)
     push(client, token, batch([scan("P-BA-1", "check_in", recent(1), seq=seq, prev="a" * 64)]))
     kinds = [b["kind"] for b in _chain(client, admin_token, code)["breaks"]]
     assert kinds == ([] if seq == 0 else ["removed"])
+
+
+def test_every_kind_of_break_is_told_in_words_on_the_devices_console_page(
+        app, client, make_device):
+    """Forks, links that are not hashes and stripped links read in Chinese
+    too (the browser test reads removed and altered ones)."""
+    code, token = make_device()
+    events = linked(_scans(4))
+    events[2]["prev"] = "not-a-hash"
+    del events[3]["prev"]
+    push(client, token, batch(events))
+    push(client, token, batch([dict(events[0], person="P-BA-2")]))  # a conflicting resend
+    console = app.test_client()
+    assert sign_in(console, "root", "root-password-1").status_code == 302
+    page = console.get(f"/console/devices/{code}").get_data(as_text=True)
+    assert "已核对至第 4 号扫码，发现：" in page
+    assert "第 1 号扫码送达了 2 个不同的版本。" in page
+    assert "第 3 号扫码所带的、指向前一条扫码的链接无效。" in page
+    assert "第 4 号扫码没有指向前一条扫码的链接，而该设备自第 2 号扫码起都会加上链接" in page

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sync.client.ids import uuid7
-from sync.protocol import EVENT_TYPES
+from sync.protocol import EVENT_TYPES, content_hash
 from sync.qr import QrInvalid, verify_station_url
 from sync.qr import b64url_decode
 from sync.timeutil import format_rfc3339
@@ -59,6 +59,7 @@ class LocalStore:
                     location: dict | None = None, at: datetime | None = None) -> dict:
         """Queue one scan durably and return it, with ``warning`` when the code
         looks invalid offline (it is recorded all the same: the server decides).
+        It names the content hash of the scan recorded before it (``prev``).
 
         :raise ValueError: an unknown ``kind`` or neither station nor qr.
         """
@@ -81,10 +82,18 @@ class LocalStore:
             self.db.execute("BEGIN IMMEDIATE")
             seq = int(self.get("next_seq", "1"))
             event["seq"] = seq
+            # Linked to the scan numbered just before (docs/sync-protocol.md,
+            # "Linked scans"): the hash of that scan as the server hashes it.
+            last = json.loads(self.get("last_scan") or "null")
+            if last is not None and last["seq"] == seq - 1:
+                event["prev"] = last["hash"]
+            text = json.dumps(event, ensure_ascii=False)
             self.set("next_seq", str(seq + 1))
+            self.set("last_scan", json.dumps({"seq": seq,
+                                              "hash": content_hash(json.loads(text))}))
             self.db.execute("INSERT INTO outbox (id, seq, event, queued_at, warning) "
                             "VALUES (?, ?, ?, ?, ?)",
-                            (event["id"], seq, json.dumps(event, ensure_ascii=False),
+                            (event["id"], seq, text,
                              format_rfc3339(datetime.now(timezone.utc)), warning))
         return {**event, "warning": warning}
 

@@ -215,3 +215,25 @@ def test_every_kind_of_break_is_told_in_words_on_the_devices_console_page(
     assert "第 1 号扫码送达了 2 个不同的版本。" in page
     assert "第 3 号扫码所带的、指向前一条扫码的链接无效。" in page
     assert "第 4 号扫码没有指向前一条扫码的链接，而该设备自第 2 号扫码起都会加上链接" in page
+
+
+def test_a_check_in_a_reading_transaction_keeps_its_verdict_though_a_write_came_between(
+        client, make_device):
+    """Checks run in GET requests, whose SQLite transactions begin deferred:
+    keeping the verdict from inside one, after another writer committed,
+    failed with "database is locked" (seen under a live push)."""
+    from sqlalchemy import text, update
+
+    from server.common.transactions import reading
+    code, token = make_device()
+    push(client, token, batch(linked(_scans(3))))
+    with reading():
+        device = db.session.scalar(select(Device).where(Device.code == code))
+        with db.engine.begin() as other:
+            other.execute(update(Device).where(Device.code == code).values(notes="moved"))
+        report = chain.verify_chain(device)
+        db.session.rollback()
+    assert (report.verified_through_seq, report.breaks) == (3, [])
+    stored = db.session.execute(text("SELECT through_seq FROM device_chain_check")).scalar()
+    assert stored == 3
+    db.session.rollback()

@@ -3,7 +3,7 @@
 importScripts("/static/queue.js");
 
 // A new name on every change to the shell: phones keep the cached one until it changes.
-const SHELL_CACHE = "checkin-shell-v6";
+const SHELL_CACHE = "checkin-shell-v7";
 const SHELL = ["/app/checkin", "/static/checkin.js", "/static/queue.js", "/static/corrections.js",
   "/manifest.webmanifest", "/static/icons/icon-192.png"];
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from server.devices import chain
 from server.devices.models import Device, DeviceChainCheck
 from server.extensions import db
-from sync.protocol import content_hash
+from sync.protocol import canonical_json, content_hash
 from tests.conftest import auth
 from tests.console_client import sign_in
 from tests.sync_helpers import batch, push, recent, scan
@@ -237,3 +237,30 @@ def test_a_check_in_a_reading_transaction_keeps_its_verdict_though_a_write_came_
     stored = db.session.execute(text("SELECT through_seq FROM device_chain_check")).scalar()
     assert stored == 3
     db.session.rollback()
+
+
+def test_the_command_verifies_to_the_end_and_from_scratch_finds_rows_changed_in_place(
+        app, client, make_device, admin_token):
+    """A stored verdict is trusted for blocks whose count of versions did
+    not change: a row edited in the database itself is found only by
+    reading everything again (docs/sync-protocol.md, "Linked scans")."""
+    from sqlalchemy import update
+
+    from server.checkins.models import CheckinEvent
+    code, token = make_device()
+    events = linked(_scans(3))
+    push(client, token, batch(events))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["device-chain", code])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{code}: verified through seq 3, linked from seq 2, 0 breaks\n"
+    forged = dict(events[1], person="P-BA-2")
+    db.session.execute(update(CheckinEvent).where(CheckinEvent.event_id == forged["id"]).values(
+        raw=canonical_json(forged), content_hash=content_hash(forged)))
+    db.session.commit()
+    assert _chain(client, admin_token, code)["breaks"] == []
+    result = runner.invoke(args=["device-chain", code, "--from-scratch"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == ["  seq 2: altered (named by seq 3)"]
+    assert [b["kind"] for b in _chain(client, admin_token, code)["breaks"]] == ["altered"]
+    assert "No device" in runner.invoke(args=["device-chain", "NOPE"]).output

@@ -37,6 +37,7 @@ from sqlalchemy import exists, func, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.checkins.models import CheckinEvent, QuarantinedEvent
+from server.common.transactions import only_reads
 from server.database_faults import driver_error_classes, fault_code
 from server.db_types import utcnow
 from server.devices.models import Device, DeviceChainCheck
@@ -204,28 +205,36 @@ def _read_round(device_id: int, since: int, max_rows: int):
 
 
 def _store(device_id: int, state: _State) -> None:
-    """Keep the verdict, in a transaction of its own that only writes.
+    """Keep the verdict: with the caller's transaction, or, when that one
+    only reads, in a transaction of its own that only writes.
 
     A check runs in GET requests, whose SQLite transactions begin deferred
     and only read (server/common/transactions.py): one that read and then
-    wrote would fail at once when a push had committed in between. A
-    transaction whose first statement writes waits for the lock instead.
-    When the database will not take it, the verdict is simply judged again
-    next time."""
+    wrote would fail at once when a push had committed in between, while a
+    transaction whose first statement writes waits for the lock. (Any other
+    caller holds SQLite's lock from its start and commits itself.) When the
+    database will not take it, the verdict is judged again next time."""
     values = {"device_id": device_id, "through_seq": state.through,
               "linked_from": state.linked_from,
               "row_counts": json.dumps({str(b): n for b, n in sorted(state.counts.items())}),
               "breaks": json.dumps([b.as_dict() for b in state.breaks]),
               "checked_at": utcnow()}
+    if not only_reads():
+        _upsert(db.session.connection(), values)
+        return
     try:
         with db.engine.begin() as connection:
-            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-            statement = dialect.insert(DeviceChainCheck.__table__).values(values)
-            connection.execute(statement.on_conflict_do_update(
-                index_elements=["device_id"],
-                set_={name: statement.excluded[name] for name in values if name != "device_id"}))
+            _upsert(connection, values)
     except tuple(driver_error_classes()) as error:
         if fault_code(error) is None:
             raise
         log.warning("a device's chain verdict was not kept (%s); it is judged again next time",
                     fault_code(error))
+
+
+def _upsert(connection, values: dict) -> None:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(DeviceChainCheck.__table__).values(values)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=["device_id"],
+        set_={name: statement.excluded[name] for name in values if name != "device_id"}))

@@ -24,7 +24,9 @@ began linking (its ``seq`` gaps still show; docs/sync-protocol.md).
 
 Pure and incremental: ``chain_breaks(links, since=s)`` judges the scans
 numbered ``s`` and up from links of ``s - 1`` and up, so a stored verdict
-for the scans below ``s`` plus this one equals judging everything at once
+for the scans below ``s`` plus this one equals judging everything at once;
+``rejudge`` brings a stored verdict up to date with versions that arrived
+late, numbered within a window, from that window alone
 (tests/test_event_chain.py).
 """
 from __future__ import annotations
@@ -129,6 +131,26 @@ def chain_breaks(links: Iterable[Link], since: int | None = None,
         if linked and linked_from is None:
             linked_from = seq
     return Verdict(sorted(breaks), linked_from)
+
+
+def rejudge(verdict: Verdict, links: Iterable[Link], first: int, upto: int) -> Verdict | None:
+    """The verdict on everything after versions numbered ``first`` to
+    ``upto - 1`` were added (or ``upto``, when it is the last number judged)
+    to those ``verdict`` was given on.
+
+    :param links: every stored version numbered ``first - 1`` to ``upto``.
+    :return: None when the added versions hold a link below the first one
+        known: then whether later scans lack a link changed too, and
+        everything from ``first`` on must be judged again.
+    """
+    known = verdict.linked_from
+    below = known if known is not None and known < first else None
+    window = chain_breaks([link for link in links if link.seq <= upto], since=first,
+                          linked_from=below)
+    if window.linked_from is not None and (known is None or window.linked_from < known):
+        return None
+    kept = [b for b in verdict.breaks if not first <= b.found_at <= upto]
+    return Verdict(sorted(kept + window.breaks), known)
 
 
 def _link_breaks(seq: int, prev: object, before: dict | None) -> list[Break]:

@@ -5,6 +5,8 @@ that older apps, quarantined scans and administrators' corrections show
 nothing."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -150,11 +152,11 @@ def test_quarantined_scans_keep_the_chain_and_a_corrected_replay_is_no_fork(
     assert found["breaks"] == [] and found["verified_through_seq"] == 3
 
 
-def test_a_long_history_is_verified_in_rounds_and_a_late_scan_judged_again(
+def test_a_long_history_is_verified_in_rounds_and_a_late_scan_judged_in_its_block(
         client, make_device, admin_token, monkeypatch):
     """With small blocks and rounds: each read goes on where the last one
-    stopped, a scan arriving late in an early block is judged with what
-    follows it, and the stored verdict always equals one from scratch."""
+    stopped, a scan arriving late among those judged is judged with its
+    block alone, and the stored verdict always equals one from scratch."""
     monkeypatch.setattr(chain, "BLOCK", 8)
     monkeypatch.setattr(chain, "MAX_ROWS", 7)
     monkeypatch.setattr(chain, "TIME_BUDGET_S", 0)  # one round a read
@@ -167,17 +169,42 @@ def test_a_long_history_is_verified_in_rounds_and_a_late_scan_judged_again(
     assert seen[-1]["breaks"] == [{"seq": 5, "kind": "removed", "named_by": 6,
                                    "expected_hash": content_hash(events[4])}]
     push(client, token, batch([events[4]]))  # it was only still queued
-    assert _chain(client, admin_token, code)["verified_through_seq"] == 7  # block 0 again
-    for _ in range(5):
-        found = _chain(client, admin_token, code)
-    assert found == {"verified_through_seq": 40, "linked_from_seq": 2, "complete": True,
-                     "breaks": []}
+    assert _chain(client, admin_token, code) == {
+        "verified_through_seq": 40, "linked_from_seq": 2, "complete": True, "breaks": []}
+    changed = dict(events[20], person="P-BA-2")  # a conflicting resend of 21
+    push(client, token, batch([changed]))
+    assert [(b["seq"], b["kind"]) for b in _chain(client, admin_token, code)["breaks"]] == [
+        (21, "fork")]
     device = db.session.scalar(select(Device).where(Device.code == code))
     stored = db.session.get(DeviceChainCheck, device.id)
-    assert (stored.through_seq, stored.breaks) == (40, "[]")
+    assert stored.through_seq == 40
+    assert json.loads(stored.row_counts) == {"0": 7, "1": 8, "2": 9, "3": 8, "4": 8, "5": 1}
+    verdict = [b.as_dict() for b in chain.verify_chain(device).breaks]
     scratch = chain.verify_chain(device, from_scratch=True, to_the_end=True)
-    assert (scratch.verified_through_seq, scratch.breaks, scratch.complete) == (40, [], True)
+    assert [b.as_dict() for b in scratch.breaks] == verdict
+    assert scratch.verified_through_seq == 40
     db.session.rollback()
+
+
+def test_a_late_link_below_the_first_known_one_is_judged_with_all_after_it(
+        client, make_device, admin_token, monkeypatch):
+    """A device that began linking at scan 20, then scan 3 arriving late
+    with a link: whether scans 4 to 19 lack a link now matters, so all from
+    scan 3's block on is judged again."""
+    monkeypatch.setattr(chain, "BLOCK", 8)
+    monkeypatch.setattr(chain, "MAX_ROWS", 7)
+    code, token = make_device()
+    events = _scans(30)
+    for before, event in zip(events[18:], events[19:]):
+        event["prev"] = content_hash(before)
+    push(client, token, batch(events[:2] + events[3:]))
+    assert _chain(client, admin_token, code)["breaks"] == []
+    late = dict(events[2], prev=content_hash(events[1]))
+    push(client, token, batch([late]))
+    found = _chain(client, admin_token, code)
+    assert found["linked_from_seq"] == 3 and found["verified_through_seq"] == 30
+    assert [(b["seq"], b["kind"]) for b in found["breaks"]] == [(n, "unlinked")
+                                                                for n in range(4, 20)]
 
 
 def test_a_push_writes_nothing_for_the_chain(client, make_device):

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sync.event_chain import (ALTERED, FORK, HASH_RE, MALFORMED_LINK, REMOVED, UNLINKED, Break,
-                              Link, chain_breaks, prev_of)
+                              Link, chain_breaks, prev_of, rejudge)
 from sync.protocol import canonical_json, content_hash
 
 
@@ -176,6 +176,27 @@ def test_judging_from_a_checkpoint_on_equals_judging_everything(stored, since):
     kept = [b for b in below.breaks if b.found_at < since]
     assert sorted(kept + above.breaks) == whole.breaks
     assert above.linked_from == whole.linked_from
+
+
+@settings(max_examples=1000)
+@given(_stored, _stored, st.integers(0, 26), st.integers(0, 12))
+def test_versions_that_arrived_late_are_judged_from_their_window_alone(
+        stored, late, first, width):
+    """What the server relies on when a late scan or a replay lands among
+    scans judged before: judging its window (and the scan after it) again
+    brings the stored verdict up to date, unless the late version holds a
+    link below the first one known; then it says so."""
+    last = first + width
+    before = [Link(*row) for row in stored]
+    added = [Link(*row) for row in late if first <= row[0] <= last]
+    now = before + added
+    window = [link for link in now if first - 1 <= link.seq <= last + 1]
+    updated = rejudge(chain_breaks(before), window, first, last + 1)
+    whole = chain_breaks(now)
+    if updated is None:
+        assert any(link.prev is not None for link in added)
+    else:
+        assert (updated.breaks, updated.linked_from) == (whole.breaks, whole.linked_from)
 
 
 @given(_stored)

@@ -11,15 +11,18 @@ only what came after:
 1. the stored verdict: judged through ``through_seq``;
 2. how many versions each block of ``BLOCK`` numbers up to ``through_seq``
    holds now (one grouped count over the index); a block whose count
-   changed (a late scan, a replay, a conflicting resend) is judged again
-   with everything after it, since rows are only ever added;
-3. the versions from there on, at most ``MAX_ROWS`` a round, judged, the
-   verdict stored.
+   changed (a late scan, a replay, a conflicting resend: rows are only
+   ever added) is judged again, with the number after it
+   (``sync.event_chain.rejudge``), or, when a late version holds a link
+   below the first one known, everything from that block on;
+3. the versions after ``through_seq``, at most ``MAX_ROWS`` a round,
+   judged, and the verdict stored.
 
 What this trusts: a stored row is never changed in place (server/checkins/
 models.py), so a block whose count did not change is not read again.
-``verify_chain(device, from_scratch=True)`` (``flask --app server devices
-verify-chain``) reads everything again and trusts nothing stored.
+``verify_chain(device, from_scratch=True)`` (``flask --app server
+device-chain --from-scratch``) reads everything again and trusts nothing
+stored.
 
 A version an administrator corrected in the quarantine and replayed
 (server/checkins/reprocess.py) is not the device's: its original stays in
@@ -42,12 +45,12 @@ from server.database_faults import driver_error_classes, fault_code
 from server.db_types import utcnow
 from server.devices.models import Device, DeviceChainCheck
 from server.extensions import db
-from sync.event_chain import Break, Link, chain_breaks, prev_of
+from sync.event_chain import Break, Link, Verdict, chain_breaks, prev_of, rejudge
 
 log = logging.getLogger(__name__)
 
-#: Numbers per counted block: a late scan makes a check judge again from
-#: its block on (docs/benchmarks.md, "Scan chains").
+#: Numbers per counted block: a late scan makes a check judge its block
+#: again (docs/benchmarks.md, "Scan chains").
 BLOCK = 1024
 #: Versions read per round.
 MAX_ROWS = 20_000
@@ -92,48 +95,89 @@ def verify_chain(device: Device, *, from_scratch: bool = False,
     :param to_the_end: read every round, whatever the time it takes (else no
         new round starts after ``TIME_BUDGET_S``).
     """
-    started, max_rows = time.monotonic(), MAX_ROWS
+    started = time.monotonic()
     row = None if from_scratch else db.session.get(DeviceChainCheck, device.id)
     state = _State(-1, None, {}, [])
+    changed = row is None
     if row is not None:
         state = _State(row.through_seq, row.linked_from,
                        {int(k): v for k, v in json.loads(row.row_counts).items()},
                        [Break.from_dict(b) for b in json.loads(row.breaks)])
-        since = _first_changed(device.id, state)
-        if since <= state.through:  # judge again from there: forget what depends on it
-            state.through = since - 1
-            state.counts = {b: n for b, n in state.counts.items() if b * BLOCK < since}
-            state.breaks = [b for b in state.breaks if b.found_at < since]
-            if state.linked_from is not None and state.linked_from >= since:
-                state.linked_from = None
-    changed = row is None or state.through != row.through_seq
+        for first, last in _changed_windows(device.id, state):
+            changed = True
+            if not _rejudge_window(device.id, state, first, last):
+                _forget_from(state, first)
+                break
+    complete = True
     while True:
         since = state.through + 1
-        links, counts, through, complete = _read_round(device.id, since, max_rows)
-        if through is None:
+        upto = _round_end(device.id, since)
+        rows = _read(device.id, since, upto)
+        judged = [r for r in rows if r.seq >= since]
+        if not judged:
+            complete = True
             break
-        verdict = chain_breaks(links, since=since, linked_from=state.linked_from)
-        state.through, state.linked_from = through, verdict.linked_from
+        verdict = chain_breaks(_links(rows), since=since, linked_from=state.linked_from)
+        state.through, state.linked_from = max(r.seq for r in judged), verdict.linked_from
         state.breaks = sorted(state.breaks + verdict.breaks)
-        for block, n in counts.items():
-            state.counts[block] = state.counts.get(block, 0) + n
-        changed = True
+        _count(state, judged)
+        changed, complete = True, upto is None
         if complete or (not to_the_end and time.monotonic() - started > TIME_BUDGET_S):
             break
     if state.through < 0:
         return ChainReport()
     if changed:
         _store(device.id, state)
-    return ChainReport(state.through, state.linked_from, state.breaks, through is None or complete)
+    return ChainReport(state.through, state.linked_from, state.breaks, complete)
 
 
-def _first_changed(device_id: int, state: _State) -> int:
-    """The first number to judge again: past the verdict, or the start of
-    the first block whose count of stored versions changed."""
+def _changed_windows(device_id: int, state: _State) -> list[tuple[int, int]]:
+    """``(first, last)`` numbers of each run of blocks, up to ``through``,
+    whose count of stored versions changed since the verdict."""
     now = _block_counts(device_id, state.through)
-    changed = [b for b in now.keys() | state.counts.keys()
-               if now.get(b, 0) != state.counts.get(b, 0)]
-    return min(changed) * BLOCK if changed else state.through + 1
+    changed = sorted(b for b in now.keys() | state.counts.keys()
+                     if now.get(b, 0) != state.counts.get(b, 0))
+    windows: list[tuple[int, int]] = []
+    for block in changed:
+        last = min((block + 1) * BLOCK - 1, state.through)
+        if windows and windows[-1][1] + 1 == block * BLOCK:
+            windows[-1] = (windows[-1][0], last)
+        else:
+            windows.append((block * BLOCK, last))
+    return windows
+
+
+def _rejudge_window(device_id: int, state: _State, first: int, last: int) -> bool:
+    """Judge the numbers ``first`` to ``last`` again, and the one after (its
+    link names ``last``); False when that cannot be done alone (rejudge)."""
+    upto = min(last + 1, state.through)
+    rows = _read(device_id, first, upto)
+    verdict = rejudge(Verdict(state.breaks, state.linked_from), _links(rows), first, upto)
+    if verdict is None:
+        return False
+    state.breaks = verdict.breaks
+    state.counts = {b: n for b, n in state.counts.items() if not first <= b * BLOCK <= last}
+    _count(state, [r for r in rows if first <= r.seq <= last])
+    return True
+
+
+def _forget_from(state: _State, first: int) -> None:
+    """Judge everything from ``first`` on again: forget what depends on it."""
+    state.through = first - 1
+    state.counts = {b: n for b, n in state.counts.items() if b * BLOCK < first}
+    state.breaks = [b for b in state.breaks if b.found_at < first]
+    if state.linked_from is not None and state.linked_from >= first:
+        state.linked_from = None
+
+
+def _count(state: _State, rows) -> None:
+    for r in rows:
+        state.counts[r.seq // BLOCK] = state.counts.get(r.seq // BLOCK, 0) + 1
+
+
+def _links(rows) -> list[Link]:
+    return [Link(r.seq, r.content_hash, prev_of(r.raw)) for r in rows
+            if not r.repaired and r.content_hash is not None]
 
 
 def _block_counts(device_id: int, through: int) -> dict[int, int]:
@@ -184,24 +228,17 @@ def rows_query(device_id: int, since: int, upto: int | None):
     return union_all(*parts)
 
 
-def _read_round(device_id: int, since: int, max_rows: int):
-    """The versions numbered ``since - 1`` up to where about ``max_rows`` of
-    either table end: ``(links, counts, through, complete)``. ``counts``
-    are of the rows numbered ``since`` and up (every row, as the block
-    count has them); ``through`` is the last number read (None: none)."""
-    # Every version of the last number is read: a number never splits.
-    ends = [db.session.scalar(end_query(t, device_id, since, max_rows)) for t in _TABLES]
-    upto = min((end for end in ends if end is not None), default=None)
-    rows = db.session.execute(rows_query(device_id, since, upto)).all()
-    judged = [r.seq for r in rows if r.seq >= since]
-    if not judged:
-        return [], {}, None, True
-    counts: dict[int, int] = {}
-    for seq in judged:
-        counts[seq // BLOCK] = counts.get(seq // BLOCK, 0) + 1
-    links = [Link(r.seq, r.content_hash, prev_of(r.raw)) for r in rows
-             if not r.repaired and r.content_hash is not None]
-    return links, counts, max(judged), upto is None
+def _round_end(device_id: int, since: int) -> int | None:
+    """Where a round from ``since`` ends: the number at which ``MAX_ROWS``
+    versions of either table end (all of its versions are read: a number
+    never splits), read from the indexes; None when fewer remain."""
+    ends = [db.session.scalar(end_query(t, device_id, since, MAX_ROWS)) for t in _TABLES]
+    return min((end for end in ends if end is not None), default=None)
+
+
+def _read(device_id: int, since: int, upto: int | None) -> list:
+    """Every stored version numbered ``since - 1`` to ``upto`` (None: on)."""
+    return db.session.execute(rows_query(device_id, since, upto)).all()
 
 
 def _store(device_id: int, state: _State) -> None:

@@ -113,8 +113,12 @@ def chain_breaks(links: Iterable[Link], since: int | None = None,
         verdict on them, if any was linked.
     """
     versions: dict[int, dict[str, object]] = {}
-    for link in links:
-        versions.setdefault(link.seq, {}).setdefault(link.hash, link.prev)
+    for seq, hash_, prev in links:
+        here = versions.get(seq)
+        if here is None:
+            versions[seq] = {hash_: prev}
+        elif hash_ not in here:
+            here[hash_] = prev
     breaks: set[Break] = set()
     for seq in sorted(versions):
         if since is not None and seq < since:
@@ -122,12 +126,17 @@ def chain_breaks(links: Iterable[Link], since: int | None = None,
         here = versions[seq]
         if len(here) > 1:
             breaks.add(Break(seq, FORK, seq, stored=tuple(sorted(here))))
-        linked = [prev for prev in here.values() if prev is not None]
-        if any(prev is None for prev in here.values()) and linked_from is not None \
-                and linked_from < seq:
-            breaks.add(Break(seq, UNLINKED, seq))
-        for prev in linked:
-            breaks.update(_link_breaks(seq, prev, versions.get(seq - 1)))
+        before = versions.get(seq - 1)
+        linked = False
+        for prev in here.values():
+            if prev is None:
+                if linked_from is not None and linked_from < seq:
+                    breaks.add(Break(seq, UNLINKED, seq))
+                continue
+            linked = True
+            # The usual case first: it names a stored hash (which is well formed).
+            if not (type(prev) is str and before is not None and prev in before):
+                breaks.update(_link_breaks(seq, prev, before))
         if linked and linked_from is None:
             linked_from = seq
     return Verdict(sorted(breaks), linked_from)
@@ -163,6 +172,17 @@ def _link_breaks(seq: int, prev: object, before: dict | None) -> list[Break]:
     if prev not in before:
         return [Break(seq - 1, ALTERED, seq, expected=prev, stored=tuple(sorted(before)))]
     return []
+
+
+def link_events(events: list[dict], before: dict | None = None) -> list[dict]:
+    """Link ``events`` (numbered one after the other) as a device that links
+    its scans does: each names the content hash of the one before it, the
+    first ``before``'s if given. Changes them in place; returns them."""
+    from sync.protocol import content_hash
+    for previous, event in zip([before, *events], events):
+        if previous is not None:
+            event["prev"] = content_hash(previous)
+    return events
 
 
 def prev_of(raw_text: str) -> object:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from server.devices import chain
 from server.devices.models import Device, DeviceChainCheck
 from server.extensions import db
+from sync.event_chain import link_events
 from sync.protocol import canonical_json, content_hash
 from tests.conftest import auth
 from tests.console_client import sign_in
@@ -22,9 +23,7 @@ from tests.sync_helpers import batch, push, recent, scan
 def linked(events: list[dict]) -> list[dict]:
     """The events as a device that links its scans makes them: each names
     the content hash of the one before (the first names none)."""
-    for before, event in zip(events, events[1:]):
-        event["prev"] = content_hash(before)
-    return events
+    return link_events(events)
 
 
 def _scans(count: int, first_seq: int = 1, person: str = "P-BA-1") -> list[dict]:

@@ -94,14 +94,15 @@ def test_a_devices_chain_is_read_through_its_seq_index(world, backend, make_devi
     from server.devices.models import Device
     make_device()
     device_id = db.session.scalar(select(Device.id))
-    statements = [chain.counts_query(device_id, 5000), chain.rows_query(device_id, 10, 5000)]
+    statements = [chain.counts_query(device_id, 5000), chain.rows_query(device_id, 10, 5000),
+                  chain.total_query(device_id, 5000)]
     statements += [chain.end_query(t, device_id, 10, 20000) for t in chain._TABLES]
     for statement in statements:
         plan = _plan(statement)
         assert "SCAN checkin_event" not in plan and "Seq Scan on checkin_event" not in plan, plan
         assert "SCAN quarantined_event" not in plan, plan
         assert "Seq Scan on quarantined_event" not in plan, plan
-    for statement in statements[:2]:
+    for statement in statements[:3]:
         plan = _plan(statement)
         assert "ix_checkin_event_device_seq" in plan, plan
         assert "ix_quarantined_event_device_id" in plan, plan

@@ -26,6 +26,16 @@ depends_on = None
 
 
 def upgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        # Outside the migration's transaction; a build cut short leaves an
+        # invalid index behind, so a second run drops it first.
+        with op.get_context().autocommit_block():
+            op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_checkin_event_device_seq')
+            op.create_index('ix_checkin_event_device_seq', 'checkin_event',
+                            ['device_id', 'seq'], unique=False, postgresql_concurrently=True)
+    else:
+        op.create_index('ix_checkin_event_device_seq', 'checkin_event', ['device_id', 'seq'],
+                        unique=False)
     op.create_table(
         'device_chain_check',
         sa.Column('device_id', sa.Integer(), nullable=False),
@@ -40,13 +50,6 @@ def upgrade():
                                 name=op.f('fk_device_chain_check_device_id_device')),
         sa.PrimaryKeyConstraint('device_id', name=op.f('pk_device_chain_check')),
     )
-    if op.get_bind().dialect.name == 'postgresql':
-        with op.get_context().autocommit_block():
-            op.create_index('ix_checkin_event_device_seq', 'checkin_event',
-                            ['device_id', 'seq'], unique=False, postgresql_concurrently=True)
-    else:
-        op.create_index('ix_checkin_event_device_seq', 'checkin_event', ['device_id', 'seq'],
-                        unique=False)
 
 
 def downgrade():

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, func, literal, select, union_all
@@ -52,12 +53,12 @@ log = logging.getLogger(__name__)
 #: Numbers per counted block: a late scan makes a check judge its block
 #: again (docs/benchmarks.md, "Scan chains").
 BLOCK = 1024
-#: Versions read per round.
-MAX_ROWS = 20_000
+#: Versions read per round (about 0.1 s of work: docs/benchmarks.md).
+MAX_ROWS = 5_000
 #: A check of a device's page goes on reading rounds for this long at most;
 #: what is left is judged at the next check.
 TIME_BUDGET_S = 0.5
-_TABLES = (CheckinEvent, QuarantinedEvent)
+_TABLES = (CheckinEvent.__table__, QuarantinedEvent.__table__)
 
 
 @dataclass
@@ -113,12 +114,12 @@ def verify_chain(device: Device, *, from_scratch: bool = False,
         since = state.through + 1
         upto = _round_end(device.id, since)
         rows = _read(device.id, since, upto)
-        judged = [r for r in rows if r.seq >= since]
+        judged = [row[0] for row in rows if row[0] >= since]
         if not judged:
             complete = True
             break
         verdict = chain_breaks(_links(rows), since=since, linked_from=state.linked_from)
-        state.through, state.linked_from = max(r.seq for r in judged), verdict.linked_from
+        state.through, state.linked_from = max(judged), verdict.linked_from
         state.breaks = sorted(state.breaks + verdict.breaks)
         _count(state, judged)
         changed, complete = True, upto is None
@@ -133,8 +134,15 @@ def verify_chain(device: Device, *, from_scratch: bool = False,
 
 def _changed_windows(device_id: int, state: _State) -> list[tuple[int, int]]:
     """``(first, last)`` numbers of each run of blocks, up to ``through``,
-    whose count of stored versions changed since the verdict."""
-    now = _block_counts(device_id, state.through)
+    whose count of stored versions changed since the verdict. One count of
+    the device's versions up to ``through`` says whether any did (a few
+    milliseconds at 100,000: docs/benchmarks.md); only then are they
+    counted block by block."""
+    if _scalar(total_query(device_id, state.through)) == sum(state.counts.values()):
+        return []
+    now: dict[int, int] = {}
+    for block, n in db.session.connection().execute(counts_query(device_id, state.through)):
+        now[int(block)] = now.get(int(block), 0) + n
     changed = sorted(b for b in now.keys() | state.counts.keys()
                      if now.get(b, 0) != state.counts.get(b, 0))
     windows: list[tuple[int, int]] = []
@@ -157,7 +165,7 @@ def _rejudge_window(device_id: int, state: _State, first: int, last: int) -> boo
         return False
     state.breaks = verdict.breaks
     state.counts = {b: n for b, n in state.counts.items() if not first <= b * BLOCK <= last}
-    _count(state, [r for r in rows if first <= r.seq <= last])
+    _count(state, [row[0] for row in rows if first <= row[0] <= last])
     return True
 
 
@@ -170,22 +178,26 @@ def _forget_from(state: _State, first: int) -> None:
         state.linked_from = None
 
 
-def _count(state: _State, rows) -> None:
-    for r in rows:
-        state.counts[r.seq // BLOCK] = state.counts.get(r.seq // BLOCK, 0) + 1
+def _count(state: _State, seqs: list[int]) -> None:
+    for block, n in Counter(seq // BLOCK for seq in seqs).items():
+        state.counts[block] = state.counts.get(block, 0) + n
 
 
 def _links(rows) -> list[Link]:
-    return [Link(r.seq, r.content_hash, prev_of(r.raw)) for r in rows
-            if not r.repaired and r.content_hash is not None]
+    return [Link(seq, hash_, prev_of(raw)) for seq, hash_, raw, repaired in rows
+            if not repaired and hash_ is not None]
 
 
-def _block_counts(device_id: int, through: int) -> dict[int, int]:
-    """Stored versions per block of numbers up to ``through``, both tables."""
-    counts: dict[int, int] = {}
-    for block, n in db.session.execute(counts_query(device_id, through)):
-        counts[int(block)] = counts.get(int(block), 0) + n
-    return counts
+def _scalar(statement):
+    return db.session.connection().execute(statement).scalar()
+
+
+def total_query(device_id: int, through: int):
+    """How many versions the device has stored numbered up to ``through``,
+    both tables: an index-only range of checkin_event's (device_id, seq)."""
+    counts = [select(func.count().label("n")).where(t.c.device_id == device_id,
+                                                    t.c.seq <= through) for t in _TABLES]
+    return select(func.sum(union_all(*counts).subquery().c.n))
 
 
 def counts_query(device_id: int, through: int):
@@ -194,37 +206,38 @@ def counts_query(device_id: int, through: int):
     (tests/test_query_plans.py)."""
     parts = []
     for table in _TABLES:
-        block = (table.seq // BLOCK).label("block")
+        block = (table.c.seq // BLOCK).label("block")
         parts.append(select(block, func.count().label("n"))
-                     .where(table.device_id == device_id, table.seq <= through)
+                     .where(table.c.device_id == device_id, table.c.seq <= through)
                      .group_by(block))
     return union_all(*parts)
 
 
 def end_query(table, device_id: int, since: int, max_rows: int):
     """The number at which ``max_rows`` of ``table``'s versions from ``since`` end."""
-    return (select(table.seq).where(table.device_id == device_id, table.seq >= since)
-            .order_by(table.seq).offset(max_rows - 1).limit(1))
+    return (select(table.c.seq).where(table.c.device_id == device_id, table.c.seq >= since)
+            .order_by(table.c.seq).offset(max_rows - 1).limit(1))
 
 
 def rows_query(device_id: int, since: int, upto: int | None):
     """``(seq, content_hash, raw, repaired)`` of the versions numbered
     ``since - 1`` to ``upto``, both tables. ``repaired``: an accepted version
     that is an administrator's correction of a quarantined one."""
+    accepted, waiting = _TABLES
     # Probed by event id. The status is wrapped so that no planner probes its
     # index instead (SQLite without statistics, and PostgreSQL, did: every
     # resolved entry of every device, for each row read).
-    repaired = exists().where(QuarantinedEvent.event_id == CheckinEvent.event_id,
-                              func.coalesce(QuarantinedEvent.status, "") == "resolved",
-                              QuarantinedEvent.content_hash != CheckinEvent.content_hash)
-    parts = [select(CheckinEvent.seq, CheckinEvent.content_hash, CheckinEvent.raw,
+    repaired = exists().where(waiting.c.event_id == accepted.c.event_id,
+                              func.coalesce(waiting.c.status, "") == "resolved",
+                              waiting.c.content_hash != accepted.c.content_hash)
+    parts = [select(accepted.c.seq, accepted.c.content_hash, accepted.c.raw,
                     repaired.label("repaired")),
-             select(QuarantinedEvent.seq, QuarantinedEvent.content_hash, QuarantinedEvent.raw,
+             select(waiting.c.seq, waiting.c.content_hash, waiting.c.raw,
                     literal(False).label("repaired"))]
     for i, table in enumerate(_TABLES):
-        parts[i] = parts[i].where(table.device_id == device_id, table.seq >= since - 1)
+        parts[i] = parts[i].where(table.c.device_id == device_id, table.c.seq >= since - 1)
         if upto is not None:
-            parts[i] = parts[i].where(table.seq <= upto)
+            parts[i] = parts[i].where(table.c.seq <= upto)
     return union_all(*parts)
 
 
@@ -232,13 +245,14 @@ def _round_end(device_id: int, since: int) -> int | None:
     """Where a round from ``since`` ends: the number at which ``MAX_ROWS``
     versions of either table end (all of its versions are read: a number
     never splits), read from the indexes; None when fewer remain."""
-    ends = [db.session.scalar(end_query(t, device_id, since, MAX_ROWS)) for t in _TABLES]
+    ends = [_scalar(end_query(t, device_id, since, MAX_ROWS)) for t in _TABLES]
     return min((end for end in ends if end is not None), default=None)
 
 
 def _read(device_id: int, since: int, upto: int | None) -> list:
-    """Every stored version numbered ``since - 1`` to ``upto`` (None: on)."""
-    return db.session.execute(rows_query(device_id, since, upto)).all()
+    """Every stored version numbered ``since - 1`` to ``upto`` (None: on), as
+    ``(seq, content_hash, raw, repaired)`` rows."""
+    return db.session.connection().execute(rows_query(device_id, since, upto)).all()
 
 
 def _store(device_id: int, state: _State) -> None:

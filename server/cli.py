@@ -133,7 +133,8 @@ def register_cli(app: Flask) -> None:
                 db.session.scalars(select(Device).order_by(Device.code)))
         broken = 0
         for device in devices:
-            report = verify_chain(device, from_scratch=from_scratch, to_the_end=True)
+            report = verify_chain(device, from_scratch=from_scratch, to_the_end=True,
+                                  shown=None)
             linked = ("not linked" if report.linked_from_seq is None
                       else f"linked from seq {report.linked_from_seq}")
             click.echo(f"{device.code}: verified through seq {report.verified_through_seq}, "

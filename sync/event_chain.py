@@ -142,24 +142,26 @@ def chain_breaks(links: Iterable[Link], since: int | None = None,
     return Verdict(sorted(breaks), linked_from)
 
 
-def rejudge(verdict: Verdict, links: Iterable[Link], first: int, upto: int) -> Verdict | None:
-    """The verdict on everything after versions numbered ``first`` to
-    ``upto - 1`` were added (or ``upto``, when it is the last number judged)
-    to those ``verdict`` was given on.
+def rejudge(linked_from: int | None, links: Iterable[Link], first: int,
+            upto: int) -> list[Break] | None:
+    """The breaks found at ``first`` to ``upto`` after versions numbered
+    ``first`` to ``upto - 1`` (or ``upto``, when it is the last number
+    judged) were added to those a verdict was given on: they replace the
+    verdict's breaks found there, and the rest stand.
 
+    :param linked_from: the verdict's first linked scan.
     :param links: every stored version numbered ``first - 1`` to ``upto``.
     :return: None when the added versions hold a link below the first one
         known: then whether later scans lack a link changed too, and
         everything from ``first`` on must be judged again.
     """
-    known = verdict.linked_from
-    below = known if known is not None and known < first else None
+    below = linked_from if linked_from is not None and linked_from < first else None
     window = chain_breaks([link for link in links if link.seq <= upto], since=first,
                           linked_from=below)
-    if window.linked_from is not None and (known is None or window.linked_from < known):
+    if window.linked_from is not None and (linked_from is None
+                                           or window.linked_from < linked_from):
         return None
-    kept = [b for b in verdict.breaks if not first <= b.found_at <= upto]
-    return Verdict(sorted(kept + window.breaks), known)
+    return window.breaks
 
 
 def _link_breaks(seq: int, prev: object, before: dict | None) -> list[Break]:

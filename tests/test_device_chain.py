@@ -46,10 +46,12 @@ def test_a_linked_device_verifies_clean_over_several_pushes(client, make_device,
     events = linked(_scans(6))
     assert _statuses(push(client, token, batch(events[:2]))) == ["accepted"] * 2
     assert _chain(client, admin_token, code) == {
-        "verified_through_seq": 2, "linked_from_seq": 2, "complete": True, "breaks": []}
+        "verified_through_seq": 2, "linked_from_seq": 2, "complete": True, "break_count": 0,
+        "breaks": []}
     assert _statuses(push(client, token, batch(events[2:]))) == ["accepted"] * 4
     assert _chain(client, admin_token, code) == {
-        "verified_through_seq": 6, "linked_from_seq": 2, "complete": True, "breaks": []}
+        "verified_through_seq": 6, "linked_from_seq": 2, "complete": True, "break_count": 0,
+        "breaks": []}
 
 
 def test_a_scan_removed_on_the_way_is_a_break_and_its_late_altered_arrival_another(
@@ -87,8 +89,8 @@ def test_an_older_app_without_links_shows_no_break(client, make_device, admin_to
     events = _scans(5)
     push(client, token, batch([events[0], events[1], events[4]]))  # 3 and 4 never came
     found = _chain(client, admin_token, code)
-    assert found == {"verified_through_seq": 5, "linked_from_seq": None, "complete": True,
-                     "breaks": []}
+    assert found == {"verified_through_seq": 5, "linked_from_seq": None,
+                     "complete": True, "break_count": 0, "breaks": []}
     # The gap is told where it always was: the seq numbers never received.
     assert client.get(f"/api/v1/devices/{code}", headers=auth(admin_token)).json[
         "missing_seq"] == [[3, 4]]
@@ -169,7 +171,8 @@ def test_a_long_history_is_verified_in_rounds_and_a_late_scan_judged_in_its_bloc
                                    "expected_hash": content_hash(events[4])}]
     push(client, token, batch([events[4]]))  # it was only still queued
     assert _chain(client, admin_token, code) == {
-        "verified_through_seq": 40, "linked_from_seq": 2, "complete": True, "breaks": []}
+        "verified_through_seq": 40, "linked_from_seq": 2, "complete": True, "break_count": 0,
+        "breaks": []}
     changed = dict(events[20], person="P-BA-2")  # a conflicting resend of 21
     push(client, token, batch([changed]))
     assert [(b["seq"], b["kind"]) for b in _chain(client, admin_token, code)["breaks"]] == [
@@ -290,3 +293,21 @@ def test_the_command_verifies_to_the_end_and_from_scratch_finds_rows_changed_in_
     assert result.output.splitlines()[1:] == ["  seq 2: altered (named by seq 3)"]
     assert [b["kind"] for b in _chain(client, admin_token, code)["breaks"]] == ["altered"]
     assert "No device" in runner.invoke(args=["device-chain", "NOPE"]).output
+
+
+def test_many_breaks_are_counted_and_the_first_listed(app, client, make_device, admin_token):
+    """A client that hashes wrong breaks every link: the page lists the
+    first 50 and counts the rest; each read costs what is new, not what
+    was found (the breaks are rows of their own)."""
+    code, token = make_device()
+    events = _scans(61)
+    for event in events[1:]:
+        event["prev"] = "0" * 64  # names nothing that was ever sent
+    push(client, token, batch(events))
+    found = _chain(client, admin_token, code)
+    assert found["break_count"] == 60 and len(found["breaks"]) == 60
+    assert {b["kind"] for b in found["breaks"]} == {"altered"}
+    console = app.test_client()
+    assert sign_in(console, "root", "root-password-1").status_code == 302
+    page = console.get(f"/console/devices/{code}").get_data(as_text=True)
+    assert page.count("它在途中或在设备上被改动了") == 50 and "……另有 10 条。" in page

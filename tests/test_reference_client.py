@@ -229,8 +229,8 @@ def test_the_clients_scans_are_linked_and_their_chain_verifies_clean(tmp_path, l
     counts = device.push()
     assert counts == {"accepted": 9, "quarantined": 1}
     chain = client.get("/api/v1/devices/TAB-CLIENT", headers=auth(admin_token)).json["chain"]
-    assert chain == {"verified_through_seq": 10, "linked_from_seq": 2, "complete": True,
-                     "breaks": []}
+    assert chain == {"verified_through_seq": 10, "linked_from_seq": 2,
+                     "complete": True, "break_count": 0, "breaks": []}
     stored = db.session.scalar(select(CheckinEvent).where(CheckinEvent.seq == 1))
     assert stored.content_hash == second["prev"]
     db.session.rollback()

@@ -115,11 +115,11 @@ def device_page(code: str):
     offered.update({s.code: s for s in device.stations})
     organisations = {o.code: o for o in _manageable_organisations()}
     organisations.update({o.code: o for o in device.organisations})
-    chain = verify_chain(device)
+    chain = verify_chain(device, shown=SHOWN_BREAKS)
     return render_template("console/device.html", device=device,
                            missing=missing_scans([device.id])[device.id], chain=chain,
                            chain_breaks=[_break_text(b, chain.linked_from_seq)
-                                         for b in chain.breaks[:SHOWN_BREAKS]],
+                                         for b in chain.breaks],
                            stations=sorted(offered.values(), key=lambda s: s.code),
                            organisations=sorted(organisations.values(), key=lambda o: o.path),
                            tolerance_s=current_app.config["CLOCK_TOLERANCE_S"])

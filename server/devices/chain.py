@@ -5,16 +5,18 @@ server is kept as sent, with its ``seq`` and content hash, in checkin_event
 (accepted) or quarantined_event (waiting, conflicting, resolved or
 dismissed). A check reads them in seq order (checkin_event through its
 ``(device_id, seq)`` index, the quarantine through its ``device_id`` one)
-and keeps what it judged in device_chain_check, so the next check reads
+and keeps what it judged (device_chain_check: how far, how many versions
+per block; device_chain_break: the breaks), so the next check reads
 only what came after:
 
 1. the stored verdict: judged through ``through_seq``;
-2. how many versions each block of ``BLOCK`` numbers up to ``through_seq``
-   holds now (one grouped count over the index); a block whose count
-   changed (a late scan, a replay, a conflicting resend: rows are only
-   ever added) is judged again, with the number after it
-   (``sync.event_chain.rejudge``), or, when a late version holds a link
-   below the first one known, everything from that block on;
+2. how many versions are stored numbered up to ``through_seq`` (one count
+   over the index) and, only when that changed, how many each block of
+   ``BLOCK`` numbers holds; a block whose count changed (a late scan, a
+   replay, a conflicting resend: rows are only ever added) is judged
+   again, with the number after it (``sync.event_chain.rejudge``), or,
+   when a late version holds a link below the first one known, everything
+   from that block on;
 3. the versions after ``through_seq``, at most ``MAX_ROWS`` a round,
    judged, and the verdict stored.
 
@@ -37,16 +39,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, func, literal, select, union_all
+from sqlalchemy import delete, exists, func, insert, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.checkins.models import CheckinEvent, QuarantinedEvent
 from server.common.transactions import only_reads
 from server.database_faults import driver_error_classes, fault_code
 from server.db_types import utcnow
-from server.devices.models import Device, DeviceChainCheck
+from server.devices.models import Device, DeviceChainBreak, DeviceChainCheck
 from server.extensions import db
-from sync.event_chain import Break, Link, Verdict, chain_breaks, prev_of, rejudge
+from sync.event_chain import Break, Link, chain_breaks, prev_of, rejudge
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,9 @@ class ChainReport:
     #: The lowest scan number that carried a link (None: the device does not
     #: link its scans, as older apps do not).
     linked_from_seq: int | None = None
+    #: The first breaks in seq order (all of them, or as many as asked for).
     breaks: list[Break] = field(default_factory=list)
+    break_count: int = 0
     #: False when scans numbered after verified_through_seq are stored but
     #: not judged yet (the next check goes on).
     complete: bool = True
@@ -77,7 +81,7 @@ class ChainReport:
     def as_dict(self) -> dict:
         return {"verified_through_seq": self.verified_through_seq,
                 "linked_from_seq": self.linked_from_seq, "complete": self.complete,
-                "breaks": [b.as_dict() for b in self.breaks]}
+                "break_count": self.break_count, "breaks": [b.as_dict() for b in self.breaks]}
 
 
 @dataclass
@@ -85,27 +89,27 @@ class _State:
     through: int
     linked_from: int | None
     counts: dict[int, int]
-    breaks: list[Break]
+    #: ``(first, last, breaks)``: the breaks found at first..last, which
+    #: replace those stored there.
+    judged: list[tuple[int, int, list[Break]]] = field(default_factory=list)
 
 
-def verify_chain(device: Device, *, from_scratch: bool = False,
-                 to_the_end: bool = False) -> ChainReport:
+def verify_chain(device: Device, *, from_scratch: bool = False, to_the_end: bool = False,
+                 shown: int | None = 1000) -> ChainReport:
     """Judge what arrived since the last check and return the whole verdict.
 
     :param from_scratch: forget the stored verdict and read everything again.
     :param to_the_end: read every round, whatever the time it takes (else no
         new round starts after ``TIME_BUDGET_S``).
+    :param shown: how many breaks the report lists (None: all); it counts all.
     """
     started = time.monotonic()
     row = None if from_scratch else db.session.get(DeviceChainCheck, device.id)
-    state = _State(-1, None, {}, [])
-    changed = row is None
+    state = _State(-1, None, {})
     if row is not None:
         state = _State(row.through_seq, row.linked_from,
-                       {int(k): v for k, v in json.loads(row.row_counts).items()},
-                       [Break.from_dict(b) for b in json.loads(row.breaks)])
+                       {int(k): v for k, v in json.loads(row.row_counts).items()})
         for first, last in _changed_windows(device.id, state):
-            changed = True
             if not _rejudge_window(device.id, state, first, last):
                 _forget_from(state, first)
                 break
@@ -116,20 +120,19 @@ def verify_chain(device: Device, *, from_scratch: bool = False,
         rows = _read(device.id, since, upto)
         judged = [row[0] for row in rows if row[0] >= since]
         if not judged:
-            complete = True
             break
         verdict = chain_breaks(_links(rows), since=since, linked_from=state.linked_from)
         state.through, state.linked_from = max(judged), verdict.linked_from
-        state.breaks = sorted(state.breaks + verdict.breaks)
+        state.judged.append((since, state.through, verdict.breaks))
         _count(state, judged)
-        changed, complete = True, upto is None
+        complete = upto is None
         if complete or (not to_the_end and time.monotonic() - started > TIME_BUDGET_S):
             break
     if state.through < 0:
         return ChainReport()
-    if changed:
-        _store(device.id, state)
-    return ChainReport(state.through, state.linked_from, state.breaks, complete)
+    if row is not None and not state.judged and state.through == row.through_seq:
+        return _report(db.session.connection(), device.id, state, complete, shown)
+    return _store(device.id, state, complete, shown, row)
 
 
 def _changed_windows(device_id: int, state: _State) -> list[tuple[int, int]]:
@@ -160,20 +163,22 @@ def _rejudge_window(device_id: int, state: _State, first: int, last: int) -> boo
     link names ``last``); False when that cannot be done alone (rejudge)."""
     upto = min(last + 1, state.through)
     rows = _read(device_id, first, upto)
-    verdict = rejudge(Verdict(state.breaks, state.linked_from), _links(rows), first, upto)
-    if verdict is None:
+    found = rejudge(state.linked_from, _links(rows), first, upto)
+    if found is None:
         return False
-    state.breaks = verdict.breaks
+    state.judged.append((first, upto, found))
     state.counts = {b: n for b, n in state.counts.items() if not first <= b * BLOCK <= last}
     _count(state, [row[0] for row in rows if first <= row[0] <= last])
     return True
 
 
 def _forget_from(state: _State, first: int) -> None:
-    """Judge everything from ``first`` on again: forget what depends on it."""
+    """Judge everything from ``first`` on again: forget what depends on it
+    (its breaks go when the verdict is kept: none is kept past through)."""
     state.through = first - 1
     state.counts = {b: n for b, n in state.counts.items() if b * BLOCK < first}
-    state.breaks = [b for b in state.breaks if b.found_at < first]
+    state.judged = [(a, min(b, first - 1), [x for x in found if x.found_at < first])
+                    for a, b, found in state.judged if a < first]
     if state.linked_from is not None and state.linked_from >= first:
         state.linked_from = None
 
@@ -255,37 +260,79 @@ def _read(device_id: int, since: int, upto: int | None) -> list:
     return db.session.connection().execute(rows_query(device_id, since, upto)).all()
 
 
-def _store(device_id: int, state: _State) -> None:
-    """Keep the verdict: with the caller's transaction, or, when that one
-    only reads, in a transaction of its own that only writes.
+def _store(device_id: int, state: _State, complete: bool, shown: int | None,
+           row: DeviceChainCheck | None) -> ChainReport:
+    """Keep the verdict and report it: with the caller's transaction, or,
+    when that one only reads, in a transaction of its own that writes first.
 
     A check runs in GET requests, whose SQLite transactions begin deferred
     and only read (server/common/transactions.py): one that read and then
     wrote would fail at once when a push had committed in between, while a
     transaction whose first statement writes waits for the lock. (Any other
     caller holds SQLite's lock from its start and commits itself.) When the
-    database will not take it, the verdict is judged again next time."""
-    values = {"device_id": device_id, "through_seq": state.through,
-              "linked_from": state.linked_from,
-              "row_counts": json.dumps({str(b): n for b, n in sorted(state.counts.items())}),
-              "breaks": json.dumps([b.as_dict() for b in state.breaks]),
-              "checked_at": utcnow()}
+    database will not take it, the verdict stored before is reported, and
+    what is new judged again next time."""
     if not only_reads():
-        _upsert(db.session.connection(), values)
-        return
+        return _write(db.session.connection(), device_id, state, complete, shown)
     try:
         with db.engine.begin() as connection:
-            _upsert(connection, values)
+            report = _write(connection, device_id, state, complete, shown)
+            if connection.dialect.name == "postgresql":
+                # Derived, and judged again if lost: no need to wait for the disk.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            return report
     except tuple(driver_error_classes()) as error:
         if fault_code(error) is None:
             raise
         log.warning("a device's chain verdict was not kept (%s); it is judged again next time",
                     fault_code(error))
+    if row is None:
+        return ChainReport(complete=False)
+    before = _State(row.through_seq, row.linked_from, {})
+    return _report(db.session.connection(), device_id, before, False, shown)
 
 
-def _upsert(connection, values: dict) -> None:
+def _write(connection, device_id: int, state: _State, complete: bool,
+           shown: int | None) -> ChainReport:
+    """The check's row first (which also makes concurrent checks of one
+    device keep theirs one after the other), then its breaks: those found
+    in each judged range replace the ones stored there, and none is kept
+    past through_seq."""
+    values = {"device_id": device_id, "through_seq": state.through,
+              "linked_from": state.linked_from,
+              "row_counts": json.dumps({str(b): n for b, n in sorted(state.counts.items())}),
+              "checked_at": utcnow()}
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(DeviceChainCheck.__table__).values(values)
     connection.execute(statement.on_conflict_do_update(
         index_elements=["device_id"],
         set_={name: statement.excluded[name] for name in values if name != "device_id"}))
+    table = DeviceChainBreak.__table__
+    mine = table.c.device_id == device_id
+    for first, last, found in state.judged:
+        connection.execute(delete(table).where(
+            mine, table.c.seq.between(first - 1, last), table.c.found_at.between(first, last)))
+        if found:
+            connection.execute(insert(table), [_break_row(device_id, b) for b in found])
+    connection.execute(delete(table).where(mine, table.c.seq >= state.through,
+                                           table.c.found_at > state.through))
+    return _report(connection, device_id, state, complete, shown)
+
+
+def _report(connection, device_id: int, state: _State, complete: bool,
+            shown: int | None) -> ChainReport:
+    table = DeviceChainBreak.__table__
+    mine = table.c.device_id == device_id
+    count = connection.execute(select(func.count()).where(mine)).scalar()
+    listed = connection.execute(
+        select(table.c.seq, table.c.kind, table.c.found_at, table.c.expected, table.c.stored)
+        .where(mine).order_by(table.c.seq, table.c.kind, table.c.id).limit(shown)).all()
+    breaks = [Break(seq, kind, found_at, expected, tuple(json.loads(stored)) if stored else ())
+              for seq, kind, found_at, expected, stored in listed]
+    return ChainReport(state.through, state.linked_from, breaks, count, complete)
+
+
+def _break_row(device_id: int, found: Break) -> dict:
+    return {"device_id": device_id, "seq": found.seq, "kind": found.kind,
+            "found_at": found.found_at, "expected": found.expected,
+            "stored": json.dumps(list(found.stored)) if found.stored else None}

@@ -87,7 +87,9 @@ class ChainSchema(ma.Schema):
     complete = ma.fields.Boolean(metadata={
         "description": "False while later scans are stored but not judged yet (the next "
                        "read goes on)"})
-    breaks = ma.fields.List(ma.fields.Nested(ChainBreakSchema))
+    break_count = ma.fields.Integer(metadata={"description": "How many breaks were found"})
+    breaks = ma.fields.List(ma.fields.Nested(ChainBreakSchema), metadata={
+        "description": "The first 1,000 breaks, by seq"})
 
 
 class DeviceWithChainSchema(DeviceDetailSchema):

@@ -2,7 +2,7 @@
 """What linked scans cost: on the push path, and on a device's page.
 
     .venv/bin/python scripts/bench_chain.py --backend sqlite|postgresql
-        [--events 100000] [--others 200000] [--rounds 6]
+        [--events 100000] [--others 200000] [--rounds 6] [--push-only]
 
 1. The push path, in-process as scripts/profile_push.py measures it:
    500-event batches, three variants alternating round by round (5 batches
@@ -237,6 +237,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--others", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--push-only", action="store_true", help="only part 1")
     args = parser.parse_args()
     rng = random.Random(1)
     with database(args.backend) as url:
@@ -253,6 +254,8 @@ def main() -> None:
             print(f"  {name}: {statistics.median(spent) * 1000:.1f} ms "
                   f"(quartiles {statistics.quantiles(spent, n=4)[0] * 1000:.1f}–"
                   f"{statistics.quantiles(spent, n=4)[2] * 1000:.1f})")
+        if args.push_only:
+            return
         load(bench, args.events, args.others, rng)
         for name, value in page(bench, admin).items():
             print(f"  {name}: {value}")

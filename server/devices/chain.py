@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 #: Numbers per counted block: a late scan makes a check judge its block
 #: again (docs/benchmarks.md, "Scan chains").
 BLOCK = 1024
-#: Versions read per round (about 0.1 s of work: docs/benchmarks.md).
+#: Versions read per round (about 0.05–0.1 s of work: docs/benchmarks.md).
 MAX_ROWS = 5_000
 #: A check of a device's page goes on reading rounds for this long at most;
 #: what is left is judged at the next check.

@@ -118,6 +118,38 @@ def register_cli(app: Flask) -> None:
         if any(found.values()):
             raise SystemExit(1)
 
+    @app.cli.command("device-chain")
+    @click.argument("codes", nargs=-1)
+    @click.option("--from-scratch", is_flag=True,
+                  help="Read every stored scan again; trust no stored verdict.")
+    def device_chain_command(codes, from_scratch):
+        """Verify devices' chains of scans (all devices, or those named) to
+        the end, and list the breaks: exit status 1 if there is any."""
+        from sqlalchemy import select
+
+        from server.common.lookup import by_code
+        from server.devices.chain import verify_chain
+        from server.devices.models import Device
+        require_schema()
+        with clear_errors():
+            devices = [by_code(Device, code, "device") for code in codes] or list(
+                db.session.scalars(select(Device).order_by(Device.code)))
+        broken = 0
+        for device in devices:
+            report = verify_chain(device, from_scratch=from_scratch, to_the_end=True,
+                                  shown=None)
+            linked = ("not linked" if report.linked_from_seq is None
+                      else f"linked from seq {report.linked_from_seq}")
+            click.echo(f"{device.code}: verified through seq {report.verified_through_seq}, "
+                       f"{linked}, {len(report.breaks)} breaks")
+            for found in report.breaks:
+                named = f" (named by seq {found.found_at})" if found.found_at != found.seq else ""
+                click.echo(f"  seq {found.seq}: {found.kind}{named}")
+            broken += bool(report.breaks)
+            db.session.commit()  # the verdict, kept for the devices' pages
+        if broken:
+            raise SystemExit(1)
+
 
 def _station_url(code: str) -> str:
     """The station's signed URL; commits the signing key if this made the first one."""

@@ -188,7 +188,12 @@ def hash_text(text: str) -> str:
 
 
 def content_hash(raw_event) -> str:
-    """SHA-256 of the event's canonical JSON: equal content, equal hash."""
+    """SHA-256 of the event's canonical JSON: equal content, equal hash.
+
+    Also what a device's next event names in its optional ``prev``, which
+    links its scans into a chain (docs/sync-protocol.md, "Linked scans";
+    sync/event_chain.py); ``prev`` is carried in the raw event and never
+    checked here."""
     return hash_text(canonical_json(raw_event))
 
 

@@ -238,6 +238,13 @@ def compare_with_ledger(api: _Api, run: str, devices: list[Device], start_day, t
         left = device.client.store.status()["queue_length"]
         if left:
             differences.append(f"{device.code}: {left} scans still queued")
+        # Every scan arrived as recorded, resent batches and all: the
+        # device's chain (docs/sync-protocol.md, "Linked scans") is whole.
+        chain = api.call("GET", f"/api/v1/devices/{device.code}")["chain"]
+        differences.extend(f"{device.code}: scan {found['seq']} {found['kind']} in its chain"
+                           for found in chain["breaks"])
+        if len(device.truth) > 1 and chain["linked_from_seq"] is None:
+            differences.append(f"{device.code}: its scans arrived unlinked")
     _wait_until_paired(api)
     expected = _expected_sessions(devices)
     actual = {s["id"]: s for s in api.all_pages(

@@ -38,6 +38,11 @@ def test_demo_has_sessions_to_review_and_scans_in_quarantine(app):
     from server.corrections.models import CorrectionRequest
     [asked] = db.session.scalars(select(CorrectionRequest)).all()
     assert asked.status == "open" and asked.session_id is None
+    # Its tablets link their scans, as the apps do: every chain is whole.
+    from server.devices.chain import verify_chain
+    from server.devices.models import Device
+    chains = [verify_chain(d) for d in db.session.scalars(select(Device)) if d.last_push_at]
+    assert chains and all(c.linked_from_seq == 2 and c.breaks == [] for c in chains)
 
 
 def test_demo_refuses_a_database_that_is_not_empty(app):

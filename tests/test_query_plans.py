@@ -83,3 +83,31 @@ def test_a_push_looks_its_ids_up_through_the_unique_indexes(world, backend, make
         assert "Seq Scan on checkin_event" not in plan, plan
         assert "Index Scan using uq_checkin_event_event_id" in plan, plan
     db.session.rollback()
+
+
+def test_a_devices_chain_is_read_through_its_seq_index(world, backend, make_device):
+    """A device's page verifies its chain from what arrived since the last
+    check (server/devices/chain.py): each of its reads must go through
+    checkin_event's (device_id, seq) index and the quarantine's device_id
+    index, never through a whole table of every device's events."""
+    from server.devices import chain
+    from server.devices.models import Device
+    make_device()
+    device_id = db.session.scalar(select(Device.id))
+    statements = [chain.counts_query(device_id, 5000), chain.rows_query(device_id, 10, 5000),
+                  chain.total_query(device_id, 5000)]
+    statements += [chain.end_query(t, device_id, 10, 20000) for t in chain._TABLES]
+    for statement in statements:
+        plan = _plan(statement)
+        assert "SCAN checkin_event" not in plan and "Seq Scan on checkin_event" not in plan, plan
+        assert "SCAN quarantined_event" not in plan, plan
+        assert "Seq Scan on quarantined_event" not in plan, plan
+    for statement in statements[:3]:
+        plan = _plan(statement)
+        assert "ix_checkin_event_device_seq" in plan, plan
+        assert "ix_quarantined_event_device_id" in plan, plan
+    # Whether a version is an administrator's correction: probed by its id,
+    # not through every resolved entry of every device for each row.
+    plan = _plan(statements[1])
+    assert "ix_quarantined_event_event_id" in plan and "ix_quarantined_event_status" not in plan
+    db.session.rollback()

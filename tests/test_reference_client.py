@@ -16,6 +16,7 @@ from server.extensions import db
 from server.service_sessions.models import ServiceSession
 from sync.client import LocalStore, SyncClient, SyncError
 from sync.client.transport import HttpTransport
+from sync.protocol import content_hash
 from tests.conftest import auth
 from tests.sync_helpers import recent, settle_pairing
 
@@ -280,3 +281,30 @@ def test_offline_check_of_a_station_displays_code(tmp_path, live, enrolment, cli
     revoked = device.store.record_scan("check_out", "P-BA-1", qr=shown_at(now), at=now)
     assert revoked["warning"] == "no_keys_yet"
     assert device.store.status()["queue_length"] == 4
+
+
+def test_the_clients_scans_are_linked_and_their_chain_verifies_clean(tmp_path, live, enrolment,
+                                                                     client, admin_token):
+    """Each scan names the hash of the one recorded before it, as the server
+    hashes it: through several pushes (three scans a batch), locations with
+    numbers Python writes with exponents, and a quarantined scan, the
+    device's chain has no break."""
+    server = live()
+    device = _enrolled(tmp_path, server, enrolment, batch_size=3)
+    places = [{"lat": 22.5562, "lng": 113.889, "accuracy_m": 1e-05},
+              {"lat": 22.5, "lng": 113.0, "accuracy_m": 12}, None,
+              {"lat": -0.00001234, "lng": 1e-07, "accuracy_m": 0.1}]
+    for n in range(10):
+        person = "P-NOBODY" if n == 4 else "P-BA-1"  # quarantined: unknown_person
+        device.store.record_scan("check_in" if n % 2 == 0 else "check_out", person,
+                                 station="ST-BA-1", at=recent(12 - n), location=places[n % 4])
+    first, second = device.store.pending(10)[:2]
+    assert "prev" not in first and second["prev"] == content_hash(first)
+    counts = device.push()
+    assert counts == {"accepted": 9, "quarantined": 1}
+    chain = client.get("/api/v1/devices/TAB-CLIENT", headers=auth(admin_token)).json["chain"]
+    assert chain == {"verified_through_seq": 10, "linked_from_seq": 2,
+                     "complete": True, "break_count": 0, "breaks": []}
+    stored = db.session.scalar(select(CheckinEvent).where(CheckinEvent.seq == 1))
+    assert stored.content_hash == second["prev"]
+    db.session.rollback()

@@ -25,16 +25,20 @@ class CheckinEvent(db.Model):
     """An accepted scan. Immutable once stored."""
 
     __tablename__ = "checkin_event"
-    __table_args__ = (Index("ix_checkin_event_person_effective", "person_id", "effective_at"),)
+    __table_args__ = (Index("ix_checkin_event_person_effective", "person_id", "effective_at"),
+                      # A device's scans in seq order, for verifying its chain
+                      # (server/devices/chain.py); docs/benchmarks.md, "Scan chains".
+                      Index("ix_checkin_event_device_seq", "device_id", "seq"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The device's UUID for the event; the idempotency key.
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
-    # No index on device_id, station_id or activity_id: nothing reads events
-    # by them (sessions carry station and activity for reports), each would
-    # cost every push (the three: ~1 ms of the 11 a 500-row COPY takes without
-    # the foreign-key checks) and ~1.3 GB at 20 million events, and their
-    # parents are never deleted, only retired.
+    # No index on station_id or activity_id: nothing reads events by them
+    # (sessions carry station and activity for reports), each would cost
+    # every push (with device_id's: ~1 ms of the 11 a 500-row COPY takes
+    # without the foreign-key checks) and ~1.3 GB at 20 million events, and
+    # their parents are never deleted, only retired. device_id is read with
+    # seq only, by the chain check: indexed together, above.
     #: NULL for a retroactive entry (补录), which a person entered in the
     #: console or API (server/service_sessions/retroactive.py), not a device.
     device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))

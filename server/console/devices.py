@@ -1,6 +1,7 @@
 """Console pages for devices: the list with each one's health, enrolment,
 revocation, and a device's own page to rename it or move it to other
-stations. Each calls the same service as the API."""
+stations, with what its chain of scans says was removed or changed on the
+way. Each calls the same service as the API."""
 from __future__ import annotations
 
 import base64
@@ -15,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from server.auth.policy import may_manage, visible
 from server.console.pages import _fail, _visible_or_404, _visible_page
 from server.console.routes import _principal, blp
+from server.devices.chain import verify_chain
 from server.devices.health import missing_scans
 from server.devices.models import Device
 from server.devices.schemas import DeviceUpdateSchema
@@ -25,6 +27,10 @@ from server.extensions import db
 from server.org.models import Organisation
 from server.qr.images import qr_png
 from server.stations.models import Station
+from sync.event_chain import ALTERED, FORK, MALFORMED_LINK, REMOVED, Break
+
+#: Breaks listed on a device's page; the rest are counted.
+SHOWN_BREAKS = 50
 
 
 def _manageable_stations() -> list[Station]:
@@ -109,8 +115,33 @@ def device_page(code: str):
     offered.update({s.code: s for s in device.stations})
     organisations = {o.code: o for o in _manageable_organisations()}
     organisations.update({o.code: o for o in device.organisations})
+    chain = verify_chain(device, shown=SHOWN_BREAKS)
     return render_template("console/device.html", device=device,
-                           missing=missing_scans([device.id])[device.id],
+                           missing=missing_scans([device.id])[device.id], chain=chain,
+                           chain_breaks=[_break_text(b, chain.linked_from_seq)
+                                         for b in chain.breaks],
                            stations=sorted(offered.values(), key=lambda s: s.code),
                            organisations=sorted(organisations.values(), key=lambda o: o.path),
                            tolerance_s=current_app.config["CLOCK_TOLERANCE_S"])
+
+
+def _break_text(found: Break, linked_from: int | None) -> str:
+    """A break in words a secretary reads (docs/sync-protocol.md, "Linked scans");
+    the last kind is ``unlinked``."""
+    if found.kind == REMOVED:
+        return _("Scan no. %(seq)s never arrived, though scan no. %(next)s, made after it "
+                 "and naming it, did: it was removed on the way or on the device.",
+                 seq=found.seq, next=found.found_at)
+    if found.kind == ALTERED:
+        return _("Scan no. %(seq)s arrived with other content than the device recorded "
+                 "(scan no. %(next)s shows it): it was changed on the way or on the device.",
+                 seq=found.seq, next=found.found_at)
+    if found.kind == FORK:
+        return _("Scan no. %(seq)s arrived in %(n)s different versions.",
+                 seq=found.seq, n=len(found.stored))
+    if found.kind == MALFORMED_LINK:
+        return _("Scan no. %(seq)s carries a link to the scan before it that is not valid.",
+                 seq=found.seq)
+    return _("Scan no. %(seq)s carries no link to the scan before it, though the device "
+             "links its scans since scan no. %(first)s: the link may have been removed.",
+             seq=found.seq, first=linked_from)

@@ -27,6 +27,7 @@ from server.extensions import db
 from server.org.services import create_area, create_organisation
 from server.people.services import create_person
 from server.stations.services import create_station
+from sync.event_chain import link_events
 from sync.timeutil import BUSINESS_TZ, format_rfc3339
 
 
@@ -115,18 +116,26 @@ def seed_demo(days: int = 45, people_per_branch: int = 30, rng_seed: int = 2026,
     db.session.flush()
 
     from server.devices.models import Device
+    last: dict[str, dict] = {}  # per tablet, its last scan: two branches may share one
     for branch, station in data.MEMBER_BRANCHES:
         device = db.session.scalar(select(Device).where(Device.code == f"TAB-{station}"))
         # Up to today, so far: some volunteers are on duty as the demo starts.
-        events = _shifts(rng, members[branch], station, start_day, days + 1, now)
+        # Numbered on and linked as the apps do: the device's page shows them whole.
+        before = last.get(station)
+        events = link_events(_shifts(rng, members[branch], station, start_day, days + 1, now,
+                                     first_seq=before["seq"] + 1 if before else 1),
+                             before=before)
+        if events:
+            last[station] = events[-1]
         for start in range(0, len(events), 500):
             body = {"batch_id": str(uuid.uuid4()),
                     "sent_at": format_rfc3339(datetime.now(BUSINESS_TZ)),
                     "device": {"app_version": "demo-1.0", "queue_length": 0},
                     "events": events[start:start + 500]}
             record_batch(device, json.dumps(body).encode())
-    record_batch(device, json.dumps(_slips(events[-1]["seq"], members[branch][0], station,
-                                           today)).encode())
+    slips = _slips(last[station]["seq"], members[branch][0], station, today)
+    link_events(slips["events"], before=last[station])
+    record_batch(device, json.dumps(slips).encode())
     db.session.commit()
     pairing_queue.drain(budget_s=float("inf"))
     _retroactive_example(Principal.of(secretary), members["BA-XA-HC-ZB1"], data.DEMO_STATION, today)
@@ -167,13 +176,13 @@ def _retroactive_example(secretary: Principal, members: list[str], station: str,
 
 
 def _shifts(rng: random.Random, people: list[str], station: str, start_day, days: int,
-            now: datetime) -> list:
+            now: datetime, first_seq: int = 1) -> list:
     """Volunteer shifts with the slips real scans have: forgotten check-outs,
     double scans and the odd over-long day. Nothing after ``now``: a shift
     that has not ended by then has its check-in only (the volunteer is still
     there), one not begun is left out."""
     events = []
-    seq = 0
+    seq = first_seq - 1
     for offset in range(days):
         day = start_day + timedelta(days=offset)
         for person in rng.sample(people, k=min(len(people), rng.randint(2, 6))):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db_types import UTCDateTime, utcnow
+from server.db_types import Int64, UTCDateTime, utcnow
 from server.extensions import db
 
 device_station = Table(
@@ -63,3 +63,44 @@ class Device(db.Model):
         if self.token_hash:
             return "enrolled"
         return "pending"
+
+
+class DeviceChainCheck(db.Model):
+    """How far a device's scan chain has been verified (server/devices/chain.py;
+    its breaks: DeviceChainBreak). Derived from the stored events alone:
+    deleting a device's rows of both only makes the next check read its
+    history again."""
+
+    __tablename__ = "device_chain_check"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), primary_key=True)
+    #: Every scan numbered up to this one has been judged.
+    through_seq: Mapped[int] = mapped_column(Int64)
+    #: The lowest scan number that carried a link, if any did.
+    linked_from: Mapped[int | None] = mapped_column(Int64)
+    #: JSON ``{block: rows}``: stored versions per block of numbers (seq //
+    #: BLOCK) up to through_seq, both tables; a block whose count changed
+    #: (a late scan, a replay) is judged again, with everything after it.
+    row_counts: Mapped[str] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeviceChainBreak(db.Model):
+    """A break found in a device's chain, up to its check's through_seq
+    (sync.event_chain.Break; derived, like the check)."""
+
+    __tablename__ = "device_chain_break"
+    __table_args__ = (Index("ix_device_chain_break_device_seq", "device_id", "seq", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    #: The scan concerned.
+    seq: Mapped[int] = mapped_column(Int64)
+    #: removed | altered | fork | malformed_link | unlinked
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The scan whose link or versions showed it: seq, or seq + 1.
+    found_at: Mapped[int] = mapped_column(Int64)
+    #: The hash the next scan names (removed, altered).
+    expected: Mapped[str | None] = mapped_column(String(64))
+    #: JSON list of the hashes stored for the scan (altered, fork).
+    stored: Mapped[str | None] = mapped_column(Text)

@@ -10,11 +10,12 @@ from server.common.listing import page_of, scoped_query, visible_one
 from server.common.schemas import ListArgs
 from server.db_types import utcnow
 from server.devices import services
-from server.devices.models import Device
+from server.devices.chain import verify_chain
 from server.devices.health import missing_scans
+from server.devices.models import Device
 from server.devices.schemas import (DeviceDetailSchema, DeviceOutSchema, DeviceSchema,
-                                    DeviceTokenSchema, DeviceUpdateSchema, EnrolmentOutSchema,
-                                    EnrolSchema)
+                                    DeviceTokenSchema, DeviceUpdateSchema, DeviceWithChainSchema,
+                                    EnrolmentOutSchema, EnrolSchema)
 from server.extensions import limiter
 
 blp = Blueprint("devices", __name__, url_prefix="/devices",
@@ -54,10 +55,13 @@ class Devices(MethodView):
 
 @blp.route("/<except(enrol):code>")
 class DeviceByCode(MethodView):
-    @blp.response(200, DeviceDetailSchema)
+    @blp.response(200, DeviceWithChainSchema)
     def get(self, code):
-        """Read a device, its last reported health and the scans never received"""
-        return visible_one(Device, code, "device")
+        """Read a device, its last reported health, the scans never received,
+        and the breaks in its chain of scans"""
+        device = visible_one(Device, code, "device")
+        device.chain_report = verify_chain(device).as_dict()
+        return device
 
     @blp.arguments(DeviceUpdateSchema)
     @blp.response(200, DeviceDetailSchema)

@@ -68,6 +68,40 @@ class DeviceDetailSchema(DeviceOutSchema):
         return missing_scans([device.id])[device.id].ranges
 
 
+class ChainBreakSchema(ma.Schema):
+    seq = ma.fields.Integer(metadata={"description": "The scan concerned"})
+    kind = ma.fields.String(metadata={
+        "description": "removed | altered | fork | malformed_link | unlinked "
+                       "(docs/sync-protocol.md, \"Linked scans\")"})
+    named_by = ma.fields.Integer(metadata={
+        "description": "removed, altered: the later scan whose prev names it"})
+    expected_hash = ma.fields.String(metadata={
+        "description": "removed, altered: the hash that later scan names"})
+    stored_hashes = ma.fields.List(ma.fields.String(), metadata={
+        "description": "altered: the hashes of the versions that arrived; fork: the versions"})
+
+
+class ChainSchema(ma.Schema):
+    verified_through_seq = ma.fields.Integer(allow_none=True, metadata={
+        "description": "Every scan numbered up to this one has been judged (null: no "
+                       "numbered scan arrived)"})
+    linked_from_seq = ma.fields.Integer(allow_none=True, metadata={
+        "description": "The first scan that carried prev (null: the device does not link "
+                       "its scans, as older apps do not)"})
+    complete = ma.fields.Boolean(metadata={
+        "description": "False while later scans are stored but not judged yet (the next "
+                       "read goes on)"})
+    break_count = ma.fields.Integer(metadata={"description": "How many breaks were found"})
+    breaks = ma.fields.List(ma.fields.Nested(ChainBreakSchema), metadata={
+        "description": "The first 1,000 breaks, by seq"})
+
+
+class DeviceWithChainSchema(DeviceDetailSchema):
+    chain = ma.fields.Nested(ChainSchema, attribute="chain_report", metadata={
+        "description": "The device's scans as a hash chain: what was removed or changed on "
+                       "the way (docs/sync-protocol.md, \"Linked scans\")"})
+
+
 class EnrolmentOutSchema(ma.Schema):
     device = ma.fields.Nested(DeviceOutSchema)
     enrolment_token = ma.fields.String(metadata={"description": "Shown once; works once"})

@@ -57,19 +57,75 @@ function uuid7() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/* Record one scan durably: one transaction numbers it and stores it. */
+/* The event's text as the server hashes it (sync/protocol.py canonical_json,
+   Python's json.dumps with sorted keys): no spaces, non-ASCII as itself,
+   numbers as Python writes what it reads of them. The page's keys are
+   ASCII, so JavaScript's sort orders them as Python's does. */
+function canonicalJson(value) {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(",")}}`;
+  }
+  return typeof value === "number" ? pythonNumber(value) : JSON.stringify(value);
+}
+
+/* A number as Python writes it once it has read it from JSON.stringify's text.
+   Both write the shortest digits that read back the same; they differ only
+   in where exponents begin: Python writes 1e-05 where JavaScript writes
+   0.00001, and pads the exponent to two digits (1.5e-07, not 1.5e-7).
+   Integers up to 1e21 are read as Python ints and come back as written. */
+function pythonNumber(number) {
+  if (!Number.isFinite(number) || Number.isInteger(number) || Math.abs(number) >= 1e-4) {
+    return JSON.stringify(number);
+  }
+  let [digits, exponent] = String(Math.abs(number)).split("e");
+  if (exponent === undefined) {  // 0.0000123: 1.23 and -5
+    const fraction = digits.slice(2);
+    const zeros = fraction.length - fraction.replace(/^0+/, "").length;
+    const significant = fraction.slice(zeros);
+    digits = significant.length > 1 ? `${significant[0]}.${significant.slice(1)}` : significant;
+    exponent = String(-(zeros + 1));
+  }
+  return `${number < 0 ? "-" : ""}${digits}e-${String(-Number(exponent)).padStart(2, "0")}`;
+}
+
+/* SHA-256 of the event's canonical JSON, lowercase hex: sync.protocol.content_hash. */
+async function contentHash(event) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(event)));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/* Record one scan durably: numbered, and linked to the scan numbered just
+   before it by that scan's hash (docs/sync-protocol.md, "Linked scans").
+   Hashing cannot happen inside an IndexedDB transaction (it would commit
+   meanwhile), so the scan is made from what the counter says and written
+   only if the counter still says so; a scan another tab recorded in
+   between makes this one start again. */
 async function enqueueScan(scan) {
   const db = await openQueueDb();
-  const transaction = db.transaction(["queue", "meta"], "readwrite");
-  const meta = transaction.objectStore("meta");
-  const seq = (await done(meta.get("next_seq"))) || 1;
-  const event = { id: uuid7(), seq, ...scan, occurred_at: new Date().toISOString() };
-  meta.put(seq + 1, "next_seq");
-  meta.put({ type: event.type, station: scan.stationCode, at: event.occurred_at }, "last_scan");
-  delete event.stationCode;
-  transaction.objectStore("queue").put({ id: event.id, seq, event, queued_at: event.occurred_at });
-  await finished(transaction);
-  return event;
+  for (;;) {
+    const reading = db.transaction("meta").objectStore("meta");
+    const [next, last] = await Promise.all([done(reading.get("next_seq")), done(reading.get("last_hash"))]);
+    const seq = next || 1;
+    const event = { id: uuid7(), seq, ...scan, occurred_at: new Date().toISOString() };
+    delete event.stationCode;
+    if (last && last.seq === seq - 1) event.prev = last.hash;
+    // No WebCrypto outside a secure context (plain http on a LAN): unlinked, but recorded.
+    const hash = crypto.subtle ? await contentHash(event) : null;
+    const transaction = db.transaction(["queue", "meta"], "readwrite");
+    const meta = transaction.objectStore("meta");
+    if (((await done(meta.get("next_seq"))) || 1) !== seq) {
+      await finished(transaction);
+      continue;
+    }
+    meta.put(seq + 1, "next_seq");
+    meta.put(hash && { seq, hash }, "last_hash");
+    meta.put({ type: event.type, station: scan.stationCode, at: event.occurred_at }, "last_scan");
+    transaction.objectStore("queue").put({ id: event.id, seq, event, queued_at: event.occurred_at });
+    await finished(transaction);
+    return event;
+  }
 }
 
 async function queuedScans() {

@@ -4,7 +4,7 @@
 importScripts("/static/queue.js");
 
 // A new name on every change to the shell: phones keep the cached one until it changes.
-const SHELL_CACHE = "checkin-shell-v7";
+const SHELL_CACHE = "checkin-shell-v8";
 const SHELL = ["/app/checkin", "/static/checkin.js", "/static/queue.js", "/static/corrections.js",
   "/static/display-code.js", "/manifest.webmanifest", "/static/icons/icon-192.png",
   "/display", "/static/display.js", "/static/display-store.js", "/static/display-enrol.js",

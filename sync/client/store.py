@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sync.client.ids import uuid7
 from sync.clock import DEFAULT_CLOCK_TOLERANCE_S
-from sync.protocol import EVENT_TYPES
+from sync.protocol import EVENT_TYPES, content_hash
 from sync.qr import (OUTSIDE, DisplayKey, QrInvalid, b64url_decode, is_display_url,
                      judge_display_code, verify_display_url, verify_station_url)
 from sync.timeutil import format_rfc3339
@@ -60,6 +60,7 @@ class LocalStore:
                     location: dict | None = None, at: datetime | None = None) -> dict:
         """Queue one scan durably and return it, with ``warning`` when the code
         looks invalid offline (it is recorded all the same: the server decides).
+        It names the content hash of the scan recorded before it (``prev``).
 
         :raise ValueError: an unknown ``kind`` or neither station nor qr.
         """
@@ -83,10 +84,18 @@ class LocalStore:
             self.db.execute("BEGIN IMMEDIATE")
             seq = int(self.get("next_seq", "1"))
             event["seq"] = seq
+            # Linked to the scan numbered just before (docs/sync-protocol.md,
+            # "Linked scans"): the hash of that scan as the server hashes it.
+            last = json.loads(self.get("last_scan") or "null")
+            if last is not None and last["seq"] == seq - 1:
+                event["prev"] = last["hash"]
+            text = json.dumps(event, ensure_ascii=False)
             self.set("next_seq", str(seq + 1))
+            self.set("last_scan", json.dumps({"seq": seq,
+                                              "hash": content_hash(json.loads(text))}))
             self.db.execute("INSERT INTO outbox (id, seq, event, queued_at, warning) "
                             "VALUES (?, ?, ?, ?, ?)",
-                            (event["id"], seq, json.dumps(event, ensure_ascii=False),
+                            (event["id"], seq, text,
                              format_rfc3339(datetime.now(timezone.utc)), warning))
         return {**event, "warning": warning}
 

@@ -100,6 +100,9 @@ def main() -> None:
     parser.add_argument("--store-only", action="store_true",
                         help="batches report the scans still queued, so the server holds "
                              "pairing until the last one: what storing alone costs")
+    parser.add_argument("--claim-people", type=int, default=None,
+                        help="pair in claims of this many people (PostgreSQL), as the "
+                             "worker does when scans trickle in one a push")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--events", type=int, default=10_000)
     args = parser.parse_args()
@@ -121,7 +124,7 @@ def main() -> None:
         warm = len(bodies) // 5
         for body in bodies[:warm]:
             client.post("/api/v1/sync/push", data=body, headers=headers, buffered=True)
-        _pair(app)
+        _pair(app, args.claim_people)
         STATS.clear()
         _time_driver_calls()
         # As server/wsgi.py does in each worker: without it a full collection
@@ -148,7 +151,7 @@ def main() -> None:
         STATS.clear()
         cpu.append(time.process_time())
         pairing_started = time.perf_counter()
-        _pair(app)
+        _pair(app, args.claim_people)
         paired = time.perf_counter()
         cpu.append(time.process_time())
         database_cpu.append(cpu_seconds_by_program(database_url=url).get("postgres", 0.0))
@@ -174,9 +177,13 @@ def main() -> None:
                 print(f"{spent / batches * 1000:7.2f} ms {count / batches:5.1f}x  {statement}")
 
 
-def _pair(app) -> None:
-    """What the pairing worker does: drain the queue."""
+def _pair(app, claim_people: int | None = None) -> None:
+    """What the pairing worker does: drain the queue (in claims of
+    ``claim_people``: a worker woken every few scans claims that many)."""
     from server.pairing import queue
+    if claim_people:
+        queue.CLAIM_PEOPLE = claim_people
+        queue.SQLITE_CLAIM_ROWS = claim_people
     with app.app_context():
         queue.drain(include_held=True)
 

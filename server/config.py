@@ -37,7 +37,7 @@ _INT_SETTINGS = (
 )
 
 #: Settings that are numbers with a fraction.
-_FLOAT_SETTINGS = ("PAIRING_POLL_S",)
+_FLOAT_SETTINGS = ("PAIRING_POLL_S", "PAIRING_GATHER_S")
 
 
 #: Hours for one to five stars (志愿者星级): the national registered-volunteer
@@ -114,6 +114,11 @@ def load_config(instance_path: str) -> dict:
         #: SQLite: how often the pairing worker looks at its queue
         #: (PostgreSQL wakes it by NOTIFY). server/pairing/worker.py.
         "PAIRING_POLL_S": 0.25,
+        #: PostgreSQL: how long the pairing worker gathers wake-ups before it
+        #: drains, so that scans arriving together are paired in one
+        #: transaction rather than one each (at 100 scans a second, about
+        #: five a drain). Added to the time until a scan counts.
+        "PAIRING_GATHER_S": 0.05,
         #: How often a pairing worker says it is alive (and, on PostgreSQL,
         #: looks at its queue without a wake-up).
         "PAIRING_BEAT_S": 5,

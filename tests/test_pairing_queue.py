@@ -145,7 +145,7 @@ def test_two_drains_never_split_a_person(app, backend, make_device, monkeypatch)
         other.exec_driver_sql("BEGIN")
         other.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PERSON_LOCK_SPACE}, {held})")
     try:
-        claimed = pairing_queue._claim(pairing_queue._ANY_TIME)
+        claimed, _ = pairing_queue._claim(pairing_queue._ANY_TIME)
         db.session.commit()
     finally:
         if backend == "postgresql":

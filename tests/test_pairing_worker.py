@@ -122,3 +122,36 @@ def test_health_says_when_pairing_is_stopped_or_behind(app, client, world):
     db.session.execute(PairingWorker.__table__.update().values(beat_at=recent(0.1)))
     db.session.commit()
     assert client.get("/health/pairing").json["status"] == "stopped"
+
+
+def test_with_no_hold_a_backlog_batch_wakes_the_worker(app, world, database_urls, backend,
+                                                       make_device):
+    """PAIRING_HOLD_S 0: a device's batch that says more is coming is ready
+    at once, and on PostgreSQL its push wakes the worker (it did not: the
+    rows waited for the worker's timer, PAIRING_BEAT_S)."""
+    app.config.update(PAIRING_HOLD_S=0)
+    code, _ = make_device()
+    device = db.session.scalar(select(Device).where(Device.code == code))
+    env = {**os.environ, "DATABASE_URL": database_urls(backend),
+           "SECRET_KEY": "test-secret-key-not-for-production",
+           "PAIRING_HOLD_S": "0", "PAIRING_BEAT_S": "60"}
+    log = tempfile.NamedTemporaryFile(prefix="pairing-worker-", suffix=".log", delete=False)
+    worker = start_pairing_worker(env, log)
+    try:
+        deadline = time.monotonic() + 30
+        while not _count(PairingWorker):  # started: listening from now on
+            assert time.monotonic() < deadline, open(log.name).read()
+            time.sleep(0.05)
+        time.sleep(0.5)  # its first wait has begun
+        record_batch(device, json.dumps(batch(
+            [scan("P-BA-1", "check_in", recent(3)), scan("P-BA-1", "check_out", recent(2))],
+            device={"queue_length": 500})).encode())
+        db.session.commit()
+        pushed = time.monotonic()
+        while _count(ServiceSession) == 0:
+            assert time.monotonic() - pushed < 10, "not paired: the worker was not woken"
+            time.sleep(0.02)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=20)
+    assert _count(PairingDue) == 0

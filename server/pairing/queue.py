@@ -68,16 +68,18 @@ def enqueue(touched: dict[int, Touched], device_id: int | None,
         released = connection.execute(update(PairingDue).where(
             PairingDue.device_id == device_id, PairingDue.ready_at > received_at)
             .values(ready_at=received_at)).rowcount
+    hold = current_app.config["PAIRING_HOLD_S"] if more_to_come else 0
     if touched:
-        hold = current_app.config["PAIRING_HOLD_S"] if more_to_come else 0
         ready_at = received_at + timedelta(seconds=hold)
         write_rows(connection, PairingDue.__table__, [
             {"person_id": person_id, "since_at": since, "until_at": until,
              "device_id": device_id, "queued_at": received_at, "ready_at": ready_at}
             for person_id, (since, until) in sorted(touched.items())])
-    if (released or (touched and not more_to_come)) and connection.dialect.name == "postgresql":
-        # Delivered when this transaction commits; a worker that is busy
-        # gets it when it next waits (notifications queue up).
+    if (released or (touched and not hold)) and connection.dialect.name == "postgresql":
+        # Whatever is ready now wakes the worker (with PAIRING_HOLD_S 0, a
+        # backlog's batches too: they waited for its timer). Delivered when
+        # this transaction commits; a worker that is busy gets it when it
+        # next waits (notifications queue up).
         connection.exec_driver_sql(f"NOTIFY {WAKE_CHANNEL}")
 
 
@@ -85,34 +87,38 @@ def enqueue(touched: dict[int, Touched], device_id: int | None,
 _ANY_TIME = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 
-def drain(budget_s: float = float("inf"), include_held: bool = False) -> int:
+def drain(budget_s: float = float("inf"), include_held: bool = False,
+          until_short: bool = False) -> int:
     """Re-pair the people whose rows are ready (``include_held``: all), a
-    transaction per claim, until none is left or ``budget_s`` has passed.
-    Returns how many people were paired.
+    transaction per claim, until none is left or ``budget_s`` has passed
+    (``until_short``: or a claim found less than a full claim ready, so
+    that the worker gathers what keeps arriving instead of claiming each
+    scan as it comes). Returns how many people were paired.
 
     Commits its own transactions: call it outside a request's.
     """
     deadline = time.monotonic() + budget_s
     paired = 0
     while True:
-        claimed = _claim(_ANY_TIME if include_held else utcnow())
+        claimed, full = _claim(_ANY_TIME if include_held else utcnow())
         if not claimed:
             db.session.rollback()
             return paired
         rewrite(claimed)
         db.session.commit()
         paired += len(claimed)
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or (until_short and not full):
             return paired
 
 
-def _claim(now: datetime) -> dict[int, Touched]:
+def _claim(now: datetime) -> tuple[dict[int, Touched], bool]:
     """Delete the ready rows of some people in this transaction (all their
     rows, so a backlog's batches coalesce): up to CLAIM_PEOPLE people on
     PostgreSQL, those of the first SQLITE_CLAIM_ROWS rows on SQLite. People
     another drain (or a review) holds are skipped, never waited for. Per
     person the earliest and the latest time its rows name (None, to the
-    end, if one row names none)."""
+    end, if one row names none), and whether the claim was full (more may
+    be ready)."""
     raw = RawSql(db.session.connection())
     if raw.sqlite:
         # One writer at a time: the session's transaction began IMMEDIATE.
@@ -140,7 +146,8 @@ def _claim(now: datetime) -> dict[int, Touched]:
         params = [at, CLAIM_PEOPLE * _ROWS_LOOKED_AT_PER_PERSON, PERSON_LOCK_SPACE,
                   CLAIM_PEOPLE, at]
     touched: dict[int, Touched] = {}
-    for person_id, since_at, until_at in raw.fetch(sql, params):
+    rows = raw.fetch(sql, params)
+    for person_id, since_at, until_at in rows:
         since_at, until_at = read_time(since_at), read_time(until_at)
         if person_id in touched:
             before = touched[person_id]
@@ -148,7 +155,8 @@ def _claim(now: datetime) -> dict[int, Touched]:
             until_at = (None if until_at is None or before.until is None
                         else max(until_at, before.until))
         touched[person_id] = Touched(since_at, until_at)
-    return touched
+    full = len(rows) >= SQLITE_CLAIM_ROWS if raw.sqlite else len(touched) >= CLAIM_PEOPLE
+    return touched, full
 
 
 def next_ready_at() -> datetime | None:

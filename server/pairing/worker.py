@@ -2,7 +2,8 @@
 
 Web workers only store scans and queue their people (server/pairing/queue.py);
 this process pairs them. It drains the queue, then waits: on PostgreSQL
-for a push's NOTIFY (or ``PAIRING_BEAT_S`` at most), on SQLite for
+for a push's NOTIFY (or ``PAIRING_BEAT_S`` at most), then
+``PAIRING_GATHER_S`` more for the scans sent with it; on SQLite for
 ``PAIRING_POLL_S`` (a read of the queue's first row, which takes no write
 lock). It says it is alive in ``pairing_worker`` every ``PAIRING_BEAT_S``;
 the dashboard and ``/health/pairing`` read that (``status``).
@@ -54,20 +55,25 @@ def run(app: Flask, stop: threading.Event | None = None) -> None:
         log.info("pairing worker %s started", heart.name)
         try:
             while not stop.is_set():
+                budget = current_app.config["PAIRING_BEAT_S"]
+                started = time.monotonic()
                 try:
-                    paired = queue.drain(budget_s=current_app.config["PAIRING_BEAT_S"])
+                    paired = queue.drain(budget_s=budget, until_short=True)
                     heart.beat(paired)
                 except SQLAlchemyError:
                     db.session.rollback()
                     log.exception("pairing failed; the people stay queued, retrying")
                     stop.wait(_BACKOFF_S)
                     continue
-                if paired:
-                    continue  # more may be ready; the drain stopped for the beat
+                if paired and time.monotonic() - started > budget:
+                    continue  # the drain stopped for the beat: more is ready
+                # Else the queue held less than a full claim: wait for more.
                 pause = _pause()
-                if waker is not None:
-                    waker.wait(pause, stop)
-                else:
+                if waker is not None and waker.wait(pause, stop):
+                    # Woken by a push: let the scans sent with it and just
+                    # after it arrive, and pair them in one drain.
+                    stop.wait(current_app.config["PAIRING_GATHER_S"])
+                elif waker is None:
                     stop.wait(pause)
         finally:
             if waker is not None:
@@ -189,12 +195,13 @@ class _Wakeups:
             self.close()
             return False
 
-    def wait(self, timeout: float, stop: threading.Event) -> None:
-        """Until a wake-up, ``timeout`` seconds, or ``stop``, whichever comes first."""
+    def wait(self, timeout: float, stop: threading.Event) -> bool:
+        """Until a wake-up, ``timeout`` seconds, or ``stop``, whichever comes
+        first; True when woken."""
         import psycopg
         if self.connection is None and not self._connect():
             stop.wait(timeout)
-            return
+            return False
         deadline = time.monotonic() + timeout
         try:
             # In short slices, so a stop is noticed within half a second.
@@ -205,11 +212,12 @@ class _Wakeups:
                     # generator holds the connection's lock: not nested).
                     for _ in self.connection.notifies(timeout=0):
                         pass
-                    return
+                    return True
         except psycopg.Error:
             log.warning("pairing wake-ups lost; polling on the timer")
             self.close()
             stop.wait(max(0.0, deadline - time.monotonic()))
+        return False
 
     def close(self) -> None:
         try:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 from flask_login import login_required
 
 from server.console.pages import _visible_or_404
+from server.console.period import requested_period
 from server.console.routes import blp
 from server.people.models import Person
 from server.people.star_levels import standings
@@ -18,18 +19,9 @@ from sync.timeutil import local_today
 
 
 def _period() -> tuple[date, date]:
-    """``from`` and ``to`` of the query string; by default this year so far."""
+    """By default this year so far."""
     today = local_today()
-    start = _date(request.args.get("from")) or today.replace(month=1, day=1)
-    end = _date(request.args.get("to")) or today
-    return (start, end) if start <= end else (end, start)
-
-
-def _date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    return requested_period(today.replace(month=1, day=1), today)
 
 
 @blp.get("/people/<code>")

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import render_template, request
+from flask import render_template
 from flask_login import login_required
 
+from server.console.period import requested_period
 from server.console.routes import _principal, blp
 from server.reports.suspects import LIMIT, suspects
 from server.service_sessions.models import FRAUD_FLAGS
@@ -16,20 +17,10 @@ from sync.timeutil import local_today
 
 
 def _period() -> tuple[date, date]:
-    """``from`` and ``to`` of the query string; by default this month."""
-    today = local_today()
-    first = today.replace(day=1)
-    start = _date(request.args.get("from")) or first
-    end = _date(request.args.get("to")) or (
-        (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
-    return (start, end) if start <= end else (end, start)
-
-
-def _date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    """This month by default."""
+    first = local_today().replace(day=1)
+    return requested_period(first, (first + timedelta(days=32)).replace(day=1)
+                            - timedelta(days=1))
 
 
 @blp.get("/flags")

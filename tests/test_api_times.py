@@ -21,6 +21,7 @@ from server.extensions import db
 from tests.conftest import auth
 from sync.timeutil import local_date
 from tests.sync_helpers import batch, push, recent, scan
+from tests.test_displays import _new_key
 
 #: A date followed by a time of day: a moment, which must carry +08:00.
 MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -81,21 +82,13 @@ def _fill(client, admin, make_device) -> dict:
     assert asked.status_code == 201, asked.json
     [entry] = client.get("/api/v1/quarantine", headers=auth(admin)).json
     shown = client.post("/api/v1/displays", headers=auth(admin), json={
-        "station": "ST-BA-1", "name": "前台屏幕", "public_key": _display_key()})
+        "station": "ST-BA-1", "name": "前台屏幕", "public_key": _new_key()[1]})
     assert shown.status_code == 201, shown.json
     return {"display": shown.json["code"], "device": device, "device_token": token, "phone": own,
             "month": local_date(begins).strftime("%Y-%m"),
             "from": str(local_date(start) - timedelta(days=2)), "to": str(local_date(start)),
             "session": session, "quarantine": entry["id"],
             "correction": asked.json["id"]}
-
-
-def _display_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from sync.qr import b64url
-    return b64url(Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
 def _path_values(made: dict, signing_key: str) -> dict:

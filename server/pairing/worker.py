@@ -93,8 +93,9 @@ def _pause() -> float:
         db.session.rollback()
     if ready_at is None:
         return longest
-    # Rows ready now that the drain just left are someone else's claim (a
-    # review, another worker): look again shortly, not in a tight loop.
+    # Rows ready now arrived after the drain's last, short claim, or are
+    # someone else's (a review, another worker): look again shortly, not in
+    # a tight loop, which also lets the scans arriving meanwhile gather.
     return min(longest, max(_MIN_PAUSE_S, (ready_at - utcnow()).total_seconds()))
 
 

@@ -269,6 +269,9 @@ def live(app, database_urls, backend):
         return server
 
     yield start
+    # A transaction the test left open would hold SQLite's write lock, and
+    # the pairing worker, waiting for it in C, would not see its SIGTERM.
+    db.session.rollback()
     for server in servers:
         server.stop()
 

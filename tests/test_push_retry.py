@@ -107,9 +107,12 @@ def _sqlite_locked(path) -> DBAPIError:
     holder.execute("CREATE TABLE t (x)")
     holder.execute("BEGIN IMMEDIATE")
     engine = sa.create_engine(f"sqlite:///{path}")
+    # After the app's own connect hook (15 s busy timeout, BEGIN IMMEDIATE
+    # at the first statement): fail at once instead of waiting.
+    sa.event.listen(engine, "connect",
+                    lambda connection, _: connection.execute("PRAGMA busy_timeout = 0"))
     try:
         with engine.connect() as connection, pytest.raises(DBAPIError) as raised:
-            connection.exec_driver_sql("PRAGMA busy_timeout = 0")
             connection.exec_driver_sql("INSERT INTO t VALUES (1)")
     finally:
         engine.dispose()

@@ -173,7 +173,7 @@ def _by_code(raw: RawSql, row_type, sql: str, column: str, codes: set[str]) -> d
     codes = sorted(codes)
     for start in range(0, len(codes), 500):
         condition, params = raw.text_in(column, codes[start:start + 500])
-        for row in raw.fetch(sql.format(codes=condition), params):
+        for row in raw.fetch_unprepared(sql.format(codes=condition), params):
             found[row[1]] = row_type._make(row)
     return found
 

@@ -60,7 +60,8 @@ class RawSql:
     def text_in(self, column: str, values) -> tuple[str, list]:
         """``column`` is one of the strings ``values``, bound as one parameter;
         on PostgreSQL ``= ANY(array)``, which the planner turns into index
-        look-ups on a large table and a filtered scan on a small one."""
+        look-ups on a large table and a hashed filter on a small one, when
+        it plans for the array at hand: run it with ``fetch_unprepared``."""
         if self.sqlite:
             import json
             return f"{column} IN (SELECT value FROM json_each(?))", [json.dumps(list(values))]
@@ -68,6 +69,20 @@ class RawSql:
 
     def fetch(self, sql: str, params: list) -> list[tuple]:
         return self.connection.exec_driver_sql(sql, tuple(params)).fetchall()
+
+    def fetch_unprepared(self, sql: str, params: list) -> list[tuple]:
+        """``fetch``, planned for these parameters every time on PostgreSQL.
+
+        psycopg prepares a statement at its sixth use, and PostgreSQL then
+        may plan it once for any parameters. For ``= ANY(array)`` on a small
+        table (a district's 2,000 people) that generic plan compares each
+        row with each value in turn: 8.3 ms for a 500-event batch's 430
+        codes from the sixth push on, against 0.46 ms planned each time
+        (docs/benchmarks.md, "A look-up that slowed down at its sixth use")."""
+        if self.sqlite:
+            return self.fetch(sql, params)
+        driver = self.connection.connection.driver_connection
+        return driver.execute(sql, tuple(params), prepare=False).fetchall()
 
 
 def read_time(value) -> datetime | None:

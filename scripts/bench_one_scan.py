@@ -4,10 +4,10 @@ district's volunteer-day morning feels like.
 
     .venv/bin/python scripts/bench_one_scan.py --backend sqlite|postgresql|both
         [--mode cost|burst|both] [--scans 2000] [--rate 100] [--seconds 60]
-        [--devices 2000] [--web-workers 2]
+        [--devices 2000] [--web-workers 2] [--pairing-workers 1]
 
-Through gunicorn (``--web-workers`` sync workers) with the pairing worker
-beside it (when the checkout has one), on a fresh database:
+Through gunicorn (``--web-workers`` sync workers) with ``--pairing-workers``
+pairing workers beside it (when the checkout has one), on a fresh database:
 
 - ``cost``: ``--scans`` one-scan pushes from 1 client, then from 4 clients
   at once (4 devices); the server's CPU per scan, counted from /proc for the
@@ -67,16 +67,17 @@ def cpu_seconds(server: "Server", postmaster: int | None) -> dict[str, float]:
         fields = stat[stat.rindex(")") + 2:].split()
         parents[int(entry.name)] = int(fields[1])
         seconds[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    roots = {"gunicorn": server.processes[0].pid, "client": os.getpid()}
-    if len(server.processes) > 1:
-        roots["pairing worker"] = server.processes[1].pid
+    roots = {server.processes[0].pid: "gunicorn", os.getpid(): "client"}
+    for worker in server.processes[1:]:
+        roots[worker.pid] = "pairing worker"
     if postmaster:
-        roots["postgres"] = postmaster
+        roots[postmaster] = "postgres"
     totals = {"gunicorn": 0.0, "pairing worker": 0.0, "postgres": 0.0, "client": 0.0}
     for pid, spent in seconds.items():
-        for name, root in roots.items():
-            if pid == root or (parents.get(pid) == root and name != "client"):
-                totals[name] += spent
+        if pid in roots:
+            totals[roots[pid]] += spent
+        elif roots.get(parents.get(pid)) not in (None, "client"):
+            totals[roots[parents[pid]]] += spent
     return totals
 
 
@@ -93,9 +94,9 @@ def postmaster_of(url: str) -> int | None:
 
 
 class Server:
-    """gunicorn, and the pairing worker when the checkout has one."""
+    """gunicorn, and the pairing workers when the checkout has them."""
 
-    def __init__(self, url: str, web_workers: int):
+    def __init__(self, url: str, web_workers: int, pairing_workers: int = 1):
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="bench-one-scan-", suffix=".log",
@@ -108,7 +109,7 @@ class Server:
              "--workers", str(web_workers), "--timeout", "120", "--backlog", "4096",
              "server.wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
             stderr=self.log, start_new_session=True)]
-        if HAS_WORKER:
+        for _ in range(pairing_workers if HAS_WORKER else 0):
             self.processes.append(subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "server", "pairing", "worker"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log,
@@ -202,7 +203,7 @@ def percentile(values: list[float], fraction: float) -> float:
 def cost(backend: str, args) -> None:
     with database(backend) as url:
         world = build_world(url, 2000, stations=20, devices=5)
-        server = Server(url, args.web_workers)
+        server = Server(url, args.web_workers, args.pairing_workers)
         postmaster = postmaster_of(url)
         try:
             for clients in (1, 4):
@@ -247,7 +248,7 @@ def cost(backend: str, args) -> None:
 def burst(backend: str, args) -> None:
     with database(backend) as url:
         world = build_world(url, 2000, stations=20, devices=args.devices)
-        server = Server(url, args.web_workers)
+        server = Server(url, args.web_workers, args.pairing_workers)
         postmaster = postmaster_of(url)
         try:
             total = args.rate * args.seconds
@@ -313,6 +314,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=64,
                         help="client threads of the burst (enough that none waits to send)")
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--pairing-workers", type=int, default=1,
+                        help="pairing worker processes (docs/deploy.md)")
     args = parser.parse_args()
     for backend in (("sqlite", "postgresql") if args.backend == "both" else (args.backend,)):
         if args.mode in ("cost", "both"):

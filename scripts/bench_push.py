@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/bench_push.py [--backend sqlite|postgresql|both]
                                            [--events 20000] [--batch 500] [--people 2000]
-                                           [--database-url URL]
+                                           [--database-url URL] [--pairing-workers 1]
 
 For each database, in one run:
 1. raw: ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` of the rows a push
@@ -291,7 +291,8 @@ def run(backend: str, args) -> None:
         parallel_events = [event for events in per_device for event in events]
         raw_before = {per_row: raw_insert_rate(url, backlog_events, args.batch, per_row)
                       for per_row in (False, True)}
-        server = LiveServer(url, workers=2, PUSH_RATE_LIMIT="1000000 per minute",
+        server = LiveServer(url, workers=2, pairing_workers=args.pairing_workers,
+                            PUSH_RATE_LIMIT="1000000 per minute",
                             **{k: v for k, v in BENCH_CONFIG.items() if k == "SECRET_KEY"})
         server.start()
         try:
@@ -322,7 +323,8 @@ def run(backend: str, args) -> None:
                      for per_row in (False, True)}
     raw_rate = {k: (raw_before[k] + raw_after[k]) / 2 for k in raw_before}
     rate = args.events / backlog_s
-    print(f"\n== {backend} ==")
+    print(f"\n== {backend}, {args.pairing_workers} pairing worker"
+          f"{'s' if args.pairing_workers > 1 else ''} ==")
     for per_row, label in ((True, "raw loop, one execute per row "),
                            (False, "raw executemany per batch     ")):
         print(f"{label} : {raw_rate[per_row]:9,.0f} events/s  "
@@ -350,6 +352,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--pairing-workers", type=int, default=1,
+                        help="pairing worker processes beside gunicorn (docs/deploy.md)")
     parser.add_argument("--history", type=int, default=0,
                         help="events of history to store and pair before the run")
     parser.add_argument("--database-url", default=None,

@@ -24,16 +24,18 @@ def free_port() -> int:
 
 class LiveServer:
     def __init__(self, database_url: str, workers: int = 2, threads: int = 1,
-                 port: int | None = None, pairing_worker: bool = True, **env):
+                 port: int | None = None, pairing_worker: bool = True,
+                 pairing_workers: int = 1, **env):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url
         self.workers, self.threads = workers, threads
         self.env = {k: str(v) for k, v in env.items()}
         self.process: subprocess.Popen | None = None
-        #: ``flask pairing worker``, unless the test plays its part itself.
-        self.pairing_worker = pairing_worker
-        self.pairing: subprocess.Popen | None = None
+        #: ``flask pairing worker`` processes (as many as a deployment runs),
+        #: none when the test plays their part itself.
+        self.pairing_workers = pairing_workers if pairing_worker else 0
+        self.pairing: list[subprocess.Popen] = []
 
     def start(self) -> LiveServer:
         import tempfile
@@ -48,8 +50,8 @@ class LiveServer:
              "--graceful-timeout", "1", "--timeout", "60", "server.wsgi:app"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self._log,
             start_new_session=True)
-        if self.pairing_worker:
-            self.pairing = start_pairing_worker(env, self._log)
+        self.pairing = [start_pairing_worker(env, self._log)
+                        for _ in range(self.pairing_workers)]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -66,14 +68,14 @@ class LiveServer:
 
     def kill(self) -> None:
         """SIGKILL the whole process group, and the pairing worker: no clean-up."""
-        for process in (self.process, self.pairing):
+        for process in (self.process, *self.pairing):
             if process and process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self._log.close()
 
     def stop(self) -> None:
-        for process in (self.process, self.pairing):
+        for process in (self.process, *self.pairing):
             if process and process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 try:

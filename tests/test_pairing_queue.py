@@ -7,14 +7,17 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from server.checkins.ingest import record_batch
+from server.common.lookup import by_code
+from server.db_types import utcnow
 from server.devices.models import Device
 from server.extensions import db
 from server.pairing import queue as pairing_queue
 from server.pairing import worker
 from server.pairing.models import PairingDue
+from server.people.models import Person
 from server.service_sessions.models import ServiceSession
 from tests.conftest import auth
 from tests.sync_helpers import batch, push, recent, scan
@@ -170,6 +173,28 @@ def test_work_queued_by_a_process_that_died_after_committing_is_paired_later(mak
     assert _count(ServiceSession) == 0 and _count(PairingDue) == 1
     assert pairing_queue.drain() == 1
     assert _count(PairingDue) == 0
+    assert _stored_sessions() == _full_pairing()
+
+
+def test_a_drains_claim_commits_without_waiting_for_the_disk(backend, make_device):
+    """A claim's transaction holds what pairing derives and the queue rows
+    it deletes: lost in a crash it is lost whole, and the rows are paired
+    again. On PostgreSQL it commits without waiting for the disk (SET
+    LOCAL: for that transaction only; a push or a review still waits)."""
+    code, _ = make_device()
+    device = db.session.scalar(select(Device).where(Device.code == code))
+    body = batch([scan("P-BA-1", "check_in", recent(3)), scan("P-BA-1", "check_out", recent(2))])
+    record_batch(device, json.dumps(body).encode())
+    db.session.commit()
+    person_id = by_code(Person, "P-BA-1").id
+    if backend == "postgresql":  # test clusters never wait for the disk: here they do
+        db.session.execute(text("SET LOCAL synchronous_commit = on"))
+    claimed, _ = pairing_queue._claim(utcnow())
+    assert list(claimed) == [person_id]
+    if backend == "postgresql":
+        assert db.session.scalar(text("SELECT current_setting('synchronous_commit')")) == "off"
+    db.session.rollback()  # the claim undone: the row waits again
+    assert pairing_queue.drain() == 1 and _count(PairingDue) == 0
     assert _stored_sessions() == _full_pairing()
 
 

@@ -104,8 +104,9 @@ def test_a_device_that_goes_quiet_mid_backlog_is_paired_by_the_worker(
 def test_a_push_wakes_the_worker_at_once(app, make_device, monkeypatch):
     """A push that queues ready work NOTIFYs (so does the batch that releases
     a held backlog): a worker whose timer is a minute away pairs it within
-    moments. Held batches wake nobody."""
-    app.config.update(PAIRING_BEAT_S=60)
+    moments, and a released backlog without gathering what else may come
+    (the device sent all it held). Held batches wake nobody."""
+    app.config.update(PAIRING_BEAT_S=60, PAIRING_GATHER_S=30)
     code, _ = make_device()
     device = db.session.scalar(select(Device).where(Device.code == code))
     events = _backlog_batches(["P-BA-1", "P-BA-2"], 8)

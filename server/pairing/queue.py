@@ -48,6 +48,9 @@ _ROWS_LOOKED_AT_PER_PERSON = 10
 #: The channel a push NOTIFYs (PostgreSQL) when it queued work that is
 #: ready now; the workers LISTEN on it.
 WAKE_CHANNEL = "pairing_ready"
+#: The payload of the wake-up a device's last backlog batch sends: nothing
+#: more comes with it, so the worker pairs at once instead of gathering.
+BACKLOG_RELEASED = "released"
 
 
 def enqueue(touched: dict[int, Touched], device_id: int | None,
@@ -80,7 +83,8 @@ def enqueue(touched: dict[int, Touched], device_id: int | None,
         # backlog's batches too: they waited for its timer). Delivered when
         # this transaction commits; a worker that is busy gets it when it
         # next waits (notifications queue up).
-        connection.exec_driver_sql(f"NOTIFY {WAKE_CHANNEL}")
+        connection.exec_driver_sql(f"NOTIFY {WAKE_CHANNEL}, '{BACKLOG_RELEASED}'" if released
+                                   else f"NOTIFY {WAKE_CHANNEL}")
 
 
 #: A ``ready_at`` bound that every row meets.

@@ -3,7 +3,8 @@
 Web workers only store scans and queue their people (server/pairing/queue.py);
 this process pairs them. It drains the queue, then waits: on PostgreSQL
 for a push's NOTIFY (or ``PAIRING_BEAT_S`` at most), then
-``PAIRING_GATHER_S`` more for the scans sent with it; on SQLite for
+``PAIRING_GATHER_S`` more for the scans sent with it (not after a device's
+last backlog batch: all it held is in); on SQLite for
 ``PAIRING_POLL_S`` (a read of the queue's first row, which takes no write
 lock). It says it is alive in ``pairing_worker`` every ``PAIRING_BEAT_S``;
 the dashboard and ``/health/pairing`` read that (``status``).
@@ -69,12 +70,16 @@ def run(app: Flask, stop: threading.Event | None = None) -> None:
                     continue  # the drain stopped for the beat: more is ready
                 # Else the queue held less than a full claim: wait for more.
                 pause = _pause()
-                if waker is not None and waker.wait(pause, stop):
-                    # Woken by a push: let the scans sent with it and just
-                    # after it arrive, and pair them in one drain.
-                    stop.wait(current_app.config["PAIRING_GATHER_S"])
-                elif waker is None:
+                if waker is None:
                     stop.wait(pause)
+                    continue
+                woken_by = waker.wait(pause, stop)
+                if woken_by is not None and queue.BACKLOG_RELEASED not in woken_by:
+                    # Woken by a push: let the scans sent with it and just
+                    # after it arrive, and pair them in one drain. (A
+                    # backlog's last batch is paired at once: the device
+                    # has sent all it held.)
+                    stop.wait(current_app.config["PAIRING_GATHER_S"])
         finally:
             if waker is not None:
                 waker.close()
@@ -196,29 +201,30 @@ class _Wakeups:
             self.close()
             return False
 
-    def wait(self, timeout: float, stop: threading.Event) -> bool:
+    def wait(self, timeout: float, stop: threading.Event) -> set[str] | None:
         """Until a wake-up, ``timeout`` seconds, or ``stop``, whichever comes
-        first; True when woken."""
+        first; the payloads of the wake-ups when woken, else None."""
         import psycopg
         if self.connection is None and not self._connect():
             stop.wait(timeout)
-            return False
+            return None
         deadline = time.monotonic() + timeout
         try:
             # In short slices, so a stop is noticed within half a second.
             while not stop.is_set() and time.monotonic() < deadline:
                 slice_s = min(0.5, max(0.0, deadline - time.monotonic()))
-                if any(True for _ in self.connection.notifies(timeout=slice_s, stop_after=1)):
+                woken_by = {n.payload for n in
+                            self.connection.notifies(timeout=slice_s, stop_after=1)}
+                if woken_by:
                     # One drain answers every wake-up sent so far (each
                     # generator holds the connection's lock: not nested).
-                    for _ in self.connection.notifies(timeout=0):
-                        pass
-                    return True
+                    woken_by.update(n.payload for n in self.connection.notifies(timeout=0))
+                    return woken_by
         except psycopg.Error:
             log.warning("pairing wake-ups lost; polling on the timer")
             self.close()
             stop.wait(max(0.0, deadline - time.monotonic()))
-        return False
+        return None
 
     def close(self) -> None:
         try:

@@ -276,8 +276,9 @@ def _existing(url: str):
 def run(backend: str, args) -> None:
     rng = random.Random(42)
     with (_existing(args.database_url) if args.database_url else database(backend)) as url:
-        # One device for the backlog, one per client pushing at once.
-        devices = 1 + PARALLEL_DEVICES
+        # One device for the backlog, one per client pushing at once, one
+        # to warm the server up.
+        devices = 1 + PARALLEL_DEVICES + 1
         world = (attach_device(url, args.people, devices=devices) if args.database_url
                  else build_world(url, args.people, stations=20, devices=devices))
         if args.history:
@@ -296,6 +297,15 @@ def run(backend: str, args) -> None:
                             **{k: v for k, v in BENCH_CONFIG.items() if k == "SECRET_KEY"})
         server.start()
         try:
+            if args.warm_up:
+                # A server that has been up a while: each web worker has
+                # served pushes (imports, compiled statements, caches), as
+                # any that a device's backlog reaches in service.
+                warm = make_events(world["people"], world["stations"],
+                                   args.warm_up * args.batch, rng)
+                for body in batches_of(warm, args.batch):
+                    post(server.url, world["tokens"][-1], body)
+                wait_until_paired(url)
             backlog = batches_of(backlog_events, args.batch, report_queue=True)
             cpu_before = cpu_seconds_by_program(database_url=url)
             started = time.perf_counter()
@@ -308,7 +318,7 @@ def run(backend: str, args) -> None:
             # Round robin: at any moment each client sends its own device's batch.
             bodies_by_device = [batches_of(events, args.batch) for events in per_device]
             parallel = [(token, body) for round_ in zip(*bodies_by_device)
-                        for token, body in zip(world["tokens"][1:], round_)]
+                        for token, body in zip(world["tokens"][1:1 + PARALLEL_DEVICES], round_)]
             started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=PARALLEL_DEVICES) as pool:
                 parallel_latencies = list(pool.map(
@@ -352,6 +362,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--people", type=int, default=2000)
+    parser.add_argument("--warm-up", type=int, default=0, metavar="BATCHES",
+                        help="batches pushed (from another device) and paired before the "
+                             "backlog, so that it meets warm web workers")
     parser.add_argument("--pairing-workers", type=int, default=1,
                         help="pairing worker processes beside gunicorn (docs/deploy.md)")
     parser.add_argument("--history", type=int, default=0,

@@ -155,3 +155,55 @@ def test_with_no_hold_a_backlog_batch_wakes_the_worker(app, world, database_urls
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=20)
     assert _count(PairingDue) == 0
+
+
+# PostgreSQL only: on SQLite workers poll and take turns; there is no wake-up.
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_of_two_workers_one_pairs_the_single_scans_until_it_stops(app, world, database_urls,
+                                                                  backend, make_device):
+    """Every push wakes every worker. One (the wake-up lock's holder) pairs
+    what single scans ready; the other waits on instead of splitting those
+    few people with it in transactions of its own. When the first stops,
+    the other takes over at the next wake-up, not at its timer (a minute)."""
+    code, _ = make_device()
+    device = db.session.scalar(select(Device).where(Device.code == code))
+    env = {**os.environ, "DATABASE_URL": database_urls(backend),
+           "SECRET_KEY": "test-secret-key-not-for-production", "PAIRING_BEAT_S": "60"}
+    log = tempfile.NamedTemporaryFile(prefix="pairing-worker-", suffix=".log", delete=False)
+    workers = {}
+    try:
+        for _ in range(2):
+            worker = start_pairing_worker(env, log)
+            workers[worker.pid] = worker
+        deadline = time.monotonic() + 30
+        while _count(PairingWorker) < 2:  # started: listening from now on
+            assert time.monotonic() < deadline, open(log.name).read()
+            time.sleep(0.05)
+        time.sleep(0.5)  # their first waits have begun
+
+        def scan_and_wait_until_paired(hours_ago: float) -> None:
+            for person in ("P-BA-1", "P-BA-2"):
+                record_batch(device, json.dumps(batch(
+                    [scan(person, "check_in", recent(hours_ago))])).encode())
+                db.session.commit()
+            pushed = time.monotonic()
+            while _count(PairingDue):
+                assert time.monotonic() - pushed < 10, "not paired: no worker took it"
+                time.sleep(0.02)
+
+        for hours_ago in (9, 8, 7):
+            scan_and_wait_until_paired(hours_ago)
+        db.session.rollback()
+        paired = dict(db.session.execute(select(PairingWorker.name,
+                                                PairingWorker.paired_people)).all())
+        db.session.rollback()
+        assert sorted(paired.values())[0] == 0 and sorted(paired.values())[1] > 0, paired
+        leader = next(int(name.rsplit(":", 1)[1]) for name, n in paired.items() if n)
+        os.killpg(leader, signal.SIGTERM)
+        workers.pop(leader).wait(timeout=20)
+        scan_and_wait_until_paired(6)
+    finally:
+        for worker in workers.values():
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=20)
+    assert _stored_sessions() == _full_pairing()

@@ -35,7 +35,8 @@ from sync.chain import Link, canonical_time, link_hash
 log = logging.getLogger(__name__)
 
 #: The advisory lock (two int keys) serialising appends on PostgreSQL; the
-#: person locks use (7301, person id): server/pairing/writer.py.
+#: person locks use (7301, person id): server/pairing/writer.py; the pairing
+#: workers' wake-up lock (7303, 0): server/pairing/worker.py.
 CHAIN_LOCK = (7302, 0)
 
 #: session.info key: [(the transaction recording it, row), ...] not yet written.

@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 _BACKOFF_S = 5.0
 #: The shortest wait between drains that found nothing to claim.
 _MIN_PAUSE_S = 0.05
+#: The advisory lock (PostgreSQL) whose holder pairs what wake-ups announce
+#: (``_wait_for_work``). Taken: (7301, person id) the person locks
+#: (server/pairing/writer.py), (7302, 0) the audit chain (server/audit/chain.py).
+WAKE_LOCK = (7303, 0)
 
 
 def run(app: Flask, stop: threading.Event | None = None) -> None:
@@ -69,22 +73,39 @@ def run(app: Flask, stop: threading.Event | None = None) -> None:
                 if paired and time.monotonic() - started > budget:
                     continue  # the drain stopped for the beat: more is ready
                 # Else the queue held less than a full claim: wait for more.
-                pause = _pause()
                 if waker is None:
-                    stop.wait(pause)
-                    continue
-                woken_by = waker.wait(pause, stop)
-                if woken_by is not None and queue.BACKLOG_RELEASED not in woken_by:
-                    # Woken by a push: let the scans sent with it and just
-                    # after it arrive, and pair them in one drain. (A
-                    # backlog's last batch is paired at once: the device
-                    # has sent all it held.)
-                    stop.wait(current_app.config["PAIRING_GATHER_S"])
+                    stop.wait(_pause())
+                else:
+                    _wait_for_work(waker, stop)
         finally:
             if waker is not None:
                 waker.close()
             heart.leave()
             log.info("pairing worker %s stopped", heart.name)
+
+
+def _wait_for_work(waker: "_Wakeups", stop: threading.Event) -> None:
+    """PostgreSQL: wait until there is work for this worker.
+
+    Every push that readies work wakes every worker. The one that holds the
+    wake-up lock (``_Wakeups.leads``) pairs what single scans ready: it
+    waits ``PAIRING_GATHER_S`` for the scans sent just after, then drains.
+    The others would only split those few people between them, each in a
+    transaction of its own (a second worker cost about 0.6 ms more CPU a
+    scan; docs/benchmarks.md): they wait on, and pair beside it what a
+    device's last backlog batch releases (at once: the device has sent all
+    it held) and whatever their timer finds. When the lock's holder stops,
+    its connection closes, and the next worker woken takes the lock.
+    """
+    config = current_app.config
+    while not stop.is_set():
+        leads = waker.leads()
+        woken_by = waker.wait(_pause() if leads else config["PAIRING_BEAT_S"], stop)
+        if woken_by is None or queue.BACKLOG_RELEASED in woken_by:
+            return
+        if leads or waker.leads():
+            stop.wait(config["PAIRING_GATHER_S"])
+            return
 
 
 def _pause() -> float:
@@ -187,7 +208,26 @@ class _Wakeups:
         self.conninfo = url.set(drivername="postgresql").render_as_string(
             hide_password=False)
         self.connection = None
+        #: This worker holds the wake-up lock (on ``connection``).
+        self.leading = False
         self._connect()
+
+    def leads(self) -> bool:
+        """Whether this worker pairs the scans a wake-up announces: it holds,
+        or now takes, the session-level advisory lock ``WAKE_LOCK`` on its
+        LISTEN connection (held until that connection closes). Without a
+        connection every worker leads, as without wake-ups."""
+        import psycopg
+        if self.connection is None or self.leading:
+            return True
+        try:
+            self.leading = bool(self.connection.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", WAKE_LOCK).fetchone()[0])
+        except psycopg.Error:
+            log.warning("pairing wake-ups lost; polling on the timer")
+            self.close()
+            return True
+        return self.leading
 
     def _connect(self) -> bool:
         import psycopg
@@ -233,3 +273,4 @@ class _Wakeups:
         except Exception:  # noqa: BLE001 - already broken
             pass
         self.connection = None
+        self.leading = False  # the lock went with the connection

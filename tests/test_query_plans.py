@@ -118,7 +118,7 @@ def test_a_pushs_code_look_ups_are_planned_for_their_codes(world, backend):
     (``= ANY(array)``). psycopg prepares a statement at its sixth use, and
     PostgreSQL may then plan it once for any array: on a district's small
     person table, a scan comparing each row with each code (8 ms a batch
-    instead of 0.5 from the sixth push on). The look-ups must stay
+    instead of 0.5 from the eleventh push on). The look-ups must stay
     unprepared, planned for the codes at hand, and find what they should."""
     from server.checkins.resolve import _PEOPLE_SQL, PersonRow, _by_code
     from server.common.rawsql import RawSql

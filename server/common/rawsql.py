@@ -74,11 +74,12 @@ class RawSql:
         """``fetch``, planned for these parameters every time on PostgreSQL.
 
         psycopg prepares a statement at its sixth use, and PostgreSQL, after
-        five plans for the values at hand, may then plan it once for any. For ``= ANY(array)`` on a small
-        table (a district's 2,000 people) that generic plan compares each
-        row with each value in turn: 8.3 ms for a 500-event batch's 430
-        codes from the eleventh push on, against 0.46 ms planned each time
-        (docs/benchmarks.md, "A look-up that slowed down after ten uses")."""
+        five plans for the values at hand, may then plan it once for any.
+        For ``= ANY(array)`` on a small table (a district's 2,000 people)
+        that generic plan compares each row with each value in turn: 8.3 ms
+        for a 500-event batch's 430 codes from the eleventh push on, against
+        0.46 ms planned each time (docs/benchmarks.md, "A look-up that
+        slowed down after ten uses")."""
         if self.sqlite:
             return self.fetch(sql, params)
         driver = self.connection.connection.driver_connection

@@ -98,13 +98,16 @@ def _wait_for_work(waker: "_Wakeups", stop: threading.Event) -> None:
     its connection closes, and the next worker woken takes the lock.
     """
     config = current_app.config
+    leads = waker.leads()
     while not stop.is_set():
-        leads = waker.leads()
         woken_by = waker.wait(_pause() if leads else config["PAIRING_BEAT_S"], stop)
         if woken_by is None or queue.BACKLOG_RELEASED in woken_by:
             return
+        # Woken by a push: let the scans sent with it and just after it
+        # arrive, to pair them in one drain (a worker that does not pair
+        # them is woken this often at most).
+        stop.wait(config["PAIRING_GATHER_S"])
         if leads or waker.leads():
-            stop.wait(config["PAIRING_GATHER_S"])
             return
 
 
